@@ -116,12 +116,12 @@ func TestParseMetadataLimits(t *testing.T) {
 		want   error
 		wantSP error // when it differs from want
 	}{
-		{"huge", huge, ErrMetadataTooLarge},
-		{"empty", nil, ErrMalformedMetadata},
-		{"not xml", []byte("hello"), ErrMalformedMetadata},
-		{"other root", []byte(`<foo/>`), ErrMalformedMetadata},
-		{"round-trip unstable", []byte(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><x::y/></md:EntityDescriptor>`), ErrMalformedMetadata},
-		{"entity only", []byte(`<?xml version="1.0"?><!ENTITY x "y"><md:EntityDescriptor/>`), ErrMetadataDoctype},
+		{"huge", huge, ErrMetadataTooLarge, nil},
+		{"empty", nil, ErrMalformedMetadata, nil},
+		{"not xml", []byte("hello"), ErrMalformedMetadata, nil},
+		{"other root", []byte(`<foo/>`), ErrMalformedMetadata, nil},
+		{"round-trip unstable", []byte(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x"><x::y/></md:EntityDescriptor>`), ErrMalformedMetadata, nil},
+		{"entity only", []byte(`<?xml version="1.0"?><!ENTITY x "y"><md:EntityDescriptor/>`), ErrMetadataDoctype, nil},
 		{"two IdPs", []byte(`<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata"><md:EntityDescriptor entityID="a"><md:IDPSSODescriptor/></md:EntityDescriptor><md:EntityDescriptor entityID="b"><md:IDPSSODescriptor/></md:EntityDescriptor></md:EntitiesDescriptor>`), ErrMalformedMetadata, ErrNoSPDescriptor},
 	}
 	for _, tt := range tests {
