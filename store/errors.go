@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -73,7 +74,14 @@ func isUnique(err error) bool {
 	return c == sqlite3.SQLITE_CONSTRAINT_UNIQUE || c == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
 }
 
-// isForeignKey reports whether err is a FOREIGN KEY violation.
+// isForeignKey reports whether err is a FOREIGN KEY violation. SQLite
+// reports an ON DELETE RESTRICT violation as a trigger constraint.
 func isForeignKey(err error) bool {
-	return sqliteCode(err) == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+	switch sqliteCode(err) {
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return true
+	case sqlite3.SQLITE_CONSTRAINT_TRIGGER:
+		return strings.Contains(err.Error(), "FOREIGN KEY")
+	}
+	return false
 }
