@@ -91,16 +91,20 @@ func eventQuery(f EventFilter) (string, []any, bool) {
 	)
 	// With an equality filter, keep SQLite on that column's (x, id) index:
 	// the unary + stops the time range from competing for the plan.
-	timeCol := "time"
-	if f.App != "" || f.User != "" || f.Decision != "" || len(f.Kinds) > 0 {
-		timeCol = "+time"
-	}
+	// Without one, walk the table in id order (no sort of millions of rows
+	// for an export), starting at the first id whose time is in range: no
+	// earlier id can match, even if times are not quite monotonic in ids.
+	equality := f.App != "" || f.User != "" || f.Decision != "" || len(f.Kinds) > 0
 	if !f.Since.IsZero() {
-		where = append(where, timeCol+" >= ?")
+		where = append(where, "+time >= ?")
 		args = append(args, unixNano(f.Since))
+		if !equality {
+			where = append(where, "id >= (SELECT min(id) FROM events INDEXED BY events_time WHERE time >= ?)")
+			args = append(args, unixNano(f.Since))
+		}
 	}
 	if !f.Until.IsZero() {
-		where = append(where, timeCol+" < ?")
+		where = append(where, "+time < ?")
 		args = append(args, unixNano(f.Until))
 	}
 	if len(f.Kinds) > 0 {
