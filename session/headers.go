@@ -1,0 +1,301 @@
+package session
+
+import (
+	"net/http"
+	"net/textproto"
+	"strings"
+)
+
+// hopByHop lists the connection-specific headers of RFC 9110 section 7.6.1
+// (plus the obsolete ones proxies still see); they never cross the proxy.
+var hopByHop = []string{
+	"Connection",
+	"Keep-Alive",
+	"Proxy-Authenticate",
+	"Proxy-Authorization",
+	"Proxy-Connection",
+	"Te",
+	"Trailer",
+	"Transfer-Encoding",
+	"Upgrade",
+}
+
+// RemoveHopByHop deletes the hop-by-hop headers from h, including every
+// header the Connection header lists.
+func RemoveHopByHop(h http.Header) {
+	for _, v := range h.Values("Connection") {
+		for _, f := range strings.Split(v, ",") {
+			if f = textproto.TrimString(f); f != "" {
+				h.Del(f)
+			}
+		}
+	}
+	for _, k := range hopByHop {
+		h.Del(k)
+	}
+}
+
+// ForwardedFor says what the proxy tells the app about the client address.
+type ForwardedFor string
+
+const (
+	// ForwardedForDrop (the default) removes X-Forwarded-For: the app sees
+	// the proxy as the client.
+	ForwardedForDrop ForwardedFor = ""
+	// ForwardedForAppend appends the client address to what the client sent.
+	ForwardedForAppend ForwardedFor = "append"
+	// ForwardedForReplace sends only the client address as the proxy saw it,
+	// ignoring what the client claimed.
+	ForwardedForReplace ForwardedFor = "replace"
+)
+
+// RequestOptions configures the request-side header rewrite.
+type RequestOptions struct {
+	// SessionCookie is the name of the proxy's own cookie, which is never
+	// forwarded to the app.
+	SessionCookie string
+	// ForwardedFor chooses the X-Forwarded-For handling.
+	ForwardedFor ForwardedFor
+	// ClientIP is the address the request came from, for ForwardedFor.
+	ClientIP string
+}
+
+// RewriteRequestHeader prepares the headers of a request to a proxied host
+// for the app: hop-by-hop headers are removed, Origin and Referer are mapped
+// back to app hosts, the proxy's session cookie is stripped and
+// X-Forwarded-For is set as opts says. The Host itself is the caller's
+// (it is on http.Request, not in the header map).
+func (r *Rewriter) RewriteRequestHeader(h http.Header, opts RequestOptions) {
+	RemoveHopByHop(h)
+	for _, k := range []string{"Origin", "Referer"} {
+		if v := h.Get(k); v != "" {
+			h.Set(k, r.String(Request, v))
+		}
+	}
+	if opts.SessionCookie != "" {
+		stripCookie(h, opts.SessionCookie)
+	}
+	prior := strings.Join(h.Values("X-Forwarded-For"), ", ")
+	h.Del("X-Forwarded-For")
+	h.Del("Forwarded")
+	switch opts.ForwardedFor {
+	case ForwardedForAppend:
+		if opts.ClientIP != "" && prior != "" {
+			h.Set("X-Forwarded-For", prior+", "+opts.ClientIP)
+		} else if opts.ClientIP != "" {
+			h.Set("X-Forwarded-For", opts.ClientIP)
+		}
+	case ForwardedForReplace:
+		if opts.ClientIP != "" {
+			h.Set("X-Forwarded-For", opts.ClientIP)
+		}
+	}
+}
+
+// stripCookie removes the cookie called name from every Cookie header.
+func stripCookie(h http.Header, name string) {
+	vals := h.Values("Cookie")
+	if len(vals) == 0 {
+		return
+	}
+	var kept []string
+	for _, v := range vals {
+		for _, c := range strings.Split(v, ";") {
+			c = textproto.TrimString(c)
+			if c == "" {
+				continue
+			}
+			n, _, _ := strings.Cut(c, "=")
+			if textproto.TrimString(n) == name {
+				continue
+			}
+			kept = append(kept, c)
+		}
+	}
+	h.Del("Cookie")
+	if len(kept) > 0 {
+		h.Set("Cookie", strings.Join(kept, "; "))
+	}
+}
+
+// urlHeaders carry URLs or origins that name app hosts in responses.
+var urlHeaders = []string{
+	"Location",
+	"Content-Location",
+	"Refresh",
+	"Link",
+	"Access-Control-Allow-Origin",
+	"Timing-Allow-Origin",
+	"Report-To",
+	"Reporting-Endpoints",
+	"Nel",
+}
+
+// droppedResponseHeaders are app policies that must not be pinned on the
+// proxy's host names: Strict-Transport-Security (casd sets its own for the
+// suffix; an app's includeSubDomains or preload has no business on proxy
+// names, and the proxy only speaks HTTPS anyway), Alt-Svc (it would send
+// the browser to an HTTP/3 endpoint casd does not serve) and the obsolete
+// key pinning headers.
+var droppedResponseHeaders = []string{
+	"Strict-Transport-Security",
+	"Alt-Svc",
+	"Public-Key-Pins",
+	"Public-Key-Pins-Report-Only",
+}
+
+// RewriteResponseHeader prepares the headers of an app response for the
+// browser: hop-by-hop headers removed, URLs in Location, Content-Location,
+// Refresh, Link, CORS and reporting headers mapped to proxy hosts,
+// Set-Cookie domains mapped (see RewriteSetCookie), Content-Security-Policy
+// sources mapped (see RewriteCSP), and the headers in
+// droppedResponseHeaders removed. A Set-Cookie for sessionCookie (the
+// proxy's own cookie name) is dropped, so an app cannot overwrite it.
+func (r *Rewriter) RewriteResponseHeader(h http.Header, sessionCookie string) {
+	RemoveHopByHop(h)
+	for _, k := range droppedResponseHeaders {
+		h.Del(k)
+	}
+	for _, k := range urlHeaders {
+		vals := h[k]
+		for i, v := range vals {
+			vals[i] = r.String(Response, v)
+		}
+	}
+	if vals := h["Set-Cookie"]; len(vals) > 0 {
+		kept := vals[:0]
+		for _, v := range vals {
+			name, _, _ := strings.Cut(v, "=")
+			if sessionCookie != "" && textproto.TrimString(name) == sessionCookie {
+				continue
+			}
+			kept = append(kept, r.RewriteSetCookie(v))
+		}
+		if len(kept) == 0 {
+			h.Del("Set-Cookie")
+		} else {
+			h["Set-Cookie"] = kept
+		}
+	}
+	for _, k := range []string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
+		vals := h[k]
+		for i, v := range vals {
+			vals[i] = r.RewriteCSP(v)
+		}
+	}
+}
+
+// RewriteSetCookie maps the Domain attribute of one Set-Cookie value and
+// keeps everything else byte for byte (Path, Expires, Max-Age, Secure,
+// HttpOnly, SameSite, Priority, Partitioned and any attribute to come).
+//
+// A cookie without Domain is host-only: it stays on the proxy host that set
+// it, which is already the right scope, so it is not touched (this covers
+// __Host- cookies, which may not carry a Domain). With Domain=D, where D is
+// an app domain, an ancestor of one (salesforce.com for
+// *.my.salesforce.com) or a host below a wildcard pattern:
+//
+//   - suffix mapping: Domain=D.<suffix>. Every proxy host of a host below D
+//     ends in .D.<suffix>, so the browser sends the cookie to exactly the
+//     proxied hosts of the hosts the app meant.
+//   - flat mapping: the Domain attribute is removed. Proxy hosts share no
+//     domain but <suffix> itself, and Domain=<suffix> would hand the cookie
+//     to every other app's hosts (and casd would forward it to those apps).
+//     Host-only is the safe scope; an app that sets a cookie on one host
+//     and reads it on another needs suffix mapping.
+//
+// A Domain unrelated to the app is left as it is (the browser rejects it).
+func (r *Rewriter) RewriteSetCookie(v string) string {
+	parts := strings.Split(v, ";")
+	for i := 1; i < len(parts); i++ {
+		k, val, _ := strings.Cut(parts[i], "=")
+		if !strings.EqualFold(textproto.TrimString(k), "domain") {
+			continue
+		}
+		d := strings.ToLower(strings.Trim(textproto.TrimString(val), "."))
+		if !r.m.related(d) {
+			return v
+		}
+		if r.m.mode == ModeFlat {
+			parts = append(parts[:i], parts[i+1:]...)
+			return strings.Join(parts, ";")
+		}
+		lead := parts[i][:len(parts[i])-len(strings.TrimLeft(parts[i], " \t"))]
+		parts[i] = lead + textproto.TrimString(k) + "=" + d + "." + r.m.suffix
+		return strings.Join(parts, ";")
+	}
+	return v
+}
+
+// related reports whether the lower-case domain d is an app pattern's base,
+// an ancestor of one (with at least two labels) or below a wildcard
+// pattern: the domains a cookie or a CSP wildcard of the app may name.
+func (m *Mapper) related(d string) bool {
+	if d == "" || !strings.Contains(d, ".") {
+		return false
+	}
+	for _, p := range m.patterns {
+		if p.base == d || strings.HasSuffix(p.base, "."+d) || p.wildcard && strings.HasSuffix(d, "."+p.base) {
+			return true
+		}
+	}
+	return false
+}
+
+// RewriteCSP maps the host sources of a Content-Security-Policy value and
+// keeps everything else (directives, keywords, nonces, hashes, schemes).
+// An exact app host becomes its proxy host. A wildcard source *.D for an
+// app domain becomes *.D.<suffix> with suffix mapping and *.<suffix> with
+// flat mapping (the only wildcard that covers flat proxy hosts; every host
+// under the suffix is casd's). Report URLs are mapped like any URL. The
+// policy is never removed.
+func (r *Rewriter) RewriteCSP(v string) string {
+	var b strings.Builder
+	b.Grow(len(v) + 64)
+	for i, dir := range strings.Split(v, ";") {
+		if i > 0 {
+			b.WriteByte(';')
+		}
+		start := 0
+		for j := 0; j <= len(dir); j++ {
+			if j < len(dir) && dir[j] != ' ' && dir[j] != '\t' {
+				continue
+			}
+			if j > start {
+				b.WriteString(r.cspSource(dir[start:j]))
+			}
+			if j < len(dir) {
+				b.WriteByte(dir[j])
+			}
+			start = j + 1
+		}
+	}
+	return b.String()
+}
+
+// cspSource maps one source expression.
+func (r *Rewriter) cspSource(s string) string {
+	if s == "" || s[0] == '\'' {
+		return s
+	}
+	scheme, rest := "", s
+	if i := strings.Index(s, "://"); i >= 0 {
+		scheme, rest = s[:i+3], s[i+3:]
+	}
+	end := strings.IndexAny(rest, ":/")
+	if end < 0 {
+		end = len(rest)
+	}
+	host, tail := rest[:end], rest[end:]
+	base, ok := strings.CutPrefix(host, "*.")
+	if !ok {
+		return r.String(Response, s)
+	}
+	if !r.m.related(strings.ToLower(base)) {
+		return s
+	}
+	if r.m.mode == ModeFlat {
+		return scheme + "*." + r.m.suffix + tail
+	}
+	return scheme + "*." + base + "." + r.m.suffix + tail
+}
