@@ -449,7 +449,7 @@ func (r *Reader) Read(p []byte) (int, error) {
 func (r *Reader) fill() {
 	keep := len(r.buf)
 	r.buf = r.buf[:cap(r.buf)]
-	n, err := r.r.Read(r.buf[keep:chunkSize+keep])
+	n, err := r.r.Read(r.buf[keep : chunkSize+keep])
 	r.buf = r.buf[:keep+n]
 	final := err != nil
 	if err != nil && err != io.EOF {
