@@ -77,7 +77,7 @@ func postForm(f url.Values) *http.Request {
 	return r
 }
 
-func deflated(t *testing.T, b []byte) string {
+func deflated(t testing.TB, b []byte) string {
 	t.Helper()
 	var buf bytes.Buffer
 	w, _ := flate.NewWriter(&buf, flate.BestCompression)

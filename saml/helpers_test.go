@@ -7,8 +7,11 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"math/big"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -254,4 +257,39 @@ func newValidator(idp testKey) *ResponseValidator {
 		Replay:            &memReplay{},
 		Requests:          &memRequests{ids: map[string]bool{"_req1": true}},
 	}
+}
+
+// fixedTestKey loads the test-only IdP key in testdata, for the fuzz tests
+// and benchmarks, where generating keys (under coverage instrumentation) is
+// too slow. The key protects nothing.
+func fixedTestKey(t testing.TB) testKey {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "test-idp-key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var k testKey
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		switch blk.Type {
+		case "PRIVATE KEY":
+			key, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k.key = key.(*rsa.PrivateKey)
+		case "CERTIFICATE":
+			if k.cert, err = x509.ParseCertificate(blk.Bytes); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if k.key == nil || k.cert == nil {
+		t.Fatal("testdata/test-idp-key.pem lacks a key or a certificate")
+	}
+	return k
 }

@@ -34,6 +34,11 @@ func golden(t *testing.T, name string, got []byte) {
 
 func readFixture(t *testing.T, name string) []byte {
 	t.Helper()
+	return readFixtureF(t, name)
+}
+
+func readFixtureF(t testing.TB, name string) []byte {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", "metadata", name))
 	if err != nil {
 		t.Fatal(err)
