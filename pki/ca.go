@@ -34,7 +34,9 @@ type CA struct {
 	Cert *x509.Certificate
 	// Key is the CA's private key.
 	Key crypto.Signer
-	// CertPEM is Cert in PEM, followed by the chain above it, if any.
+	// CertPEM is Cert in PEM, followed by the intermediates above it, if
+	// any (never the self-signed root): what a client needs besides the
+	// root to build the chain, and what LoadCA reads back.
 	CertPEM []byte
 	// KeyPEM is Key as a PKCS#8 PEM block.
 	KeyPEM []byte
@@ -93,7 +95,8 @@ func (ca *CA) NewIntermediate(commonName string, validity time.Duration, now tim
 }
 
 // LoadCA parses a CA from PEM: certPEM holds the CA's certificate first,
-// optionally followed by its issuer chain; keyPEM holds its private key
+// optionally followed by its issuer chain (a self-signed root ends it and is
+// dropped); keyPEM holds its private key
 // (PKCS#8, PKCS#1 or SEC 1). It refuses a certificate that is not a CA or a
 // key that does not match it.
 func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
@@ -125,11 +128,15 @@ func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
 		}
 		chain = append(chain, c)
 	}
-	keyPEMCopy, err := marshalKeyPEM(key)
+	canonKey, err := marshalKeyPEM(key)
 	if err != nil {
 		return nil, fmt.Errorf("load ca: %w", err)
 	}
-	return &CA{Cert: cert, Key: key, CertPEM: append([]byte(nil), certPEM...), KeyPEM: keyPEMCopy, chain: chain}, nil
+	canon := EncodeCertificatePEM(cert)
+	for _, c := range chain {
+		canon = append(canon, EncodeCertificatePEM(c)...)
+	}
+	return &CA{Cert: cert, Key: key, CertPEM: canon, KeyPEM: canonKey, chain: chain}, nil
 }
 
 // IssueServer issues a server certificate (ECDSA P-256, server-auth EKU) for
@@ -220,10 +227,6 @@ func (ca *CA) IssueClient(commonName string, validity time.Duration, now time.Ti
 	}
 	return EncodeCertificatePEM(cert), keyPEM, cert, nil
 }
-
-// ChainPEM returns the certificates from ca up to and including its root when
-// known (CertPEM as loaded or created), suitable as the caChainPEM of PKCS12.
-func (ca *CA) ChainPEM() []byte { return append([]byte(nil), ca.CertPEM...) }
 
 // issuerChain returns ca's certificate and those above it, excluding a
 // self-signed root: what a server sends after its leaf.

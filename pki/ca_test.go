@@ -108,6 +108,13 @@ func TestIssueServerVerifies(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadCA(intermediate): %v", err)
 	}
+	withRoot, err := LoadCA(append(append([]byte(nil), inter.CertPEM...), root.CertPEM...), inter.KeyPEM)
+	if err != nil {
+		t.Fatalf("LoadCA(intermediate + root): %v", err)
+	}
+	if !bytes.Equal(withRoot.CertPEM, inter.CertPEM) {
+		t.Error("LoadCA kept the self-signed root in CertPEM")
+	}
 	roots := x509.NewCertPool()
 	roots.AddCert(root.Cert)
 	for _, tc := range []struct {
@@ -118,6 +125,7 @@ func TestIssueServerVerifies(t *testing.T) {
 		{"root", root, 1},
 		{"intermediate", inter, 2},
 		{"reloaded intermediate", reloaded, 2},
+		{"intermediate loaded with its root", withRoot, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cert, err := tc.ca.IssueServer([]string{"App.Example.COM.", "127.0.0.1", "*.wild.example.com"}, 24*time.Hour, t0)
