@@ -62,10 +62,14 @@ type ResponseValidator struct {
 	// RequireSignedAssertion requires a valid signature on the Assertion
 	// itself; a signed Response alone is then not enough.
 	RequireSignedAssertion bool
-	MaxSkew                time.Duration    // zero means DefaultMaxSkew
-	Now                    func() time.Time // nil means time.Now
-	Replay                 ReplayCache      // required
-	Requests               RequestTracker   // nil: every InResponseTo is refused
+	// IgnoreCertExpiry accepts signatures by an IdP certificate outside its
+	// validity period (metadata imported with --force): the key still has
+	// to be one of IdPCerts.
+	IgnoreCertExpiry bool
+	MaxSkew          time.Duration    // zero means DefaultMaxSkew
+	Now              func() time.Time // nil means time.Now
+	Replay           ReplayCache      // required
+	Requests         RequestTracker   // nil: every InResponseTo is refused
 	// EmailAttr, when set, names the attribute that carries the user's
 	// email; it must then be present with exactly one value, and it becomes
 	// Identity.User.
@@ -269,6 +273,15 @@ func (v *ResponseValidator) serviceProvider(now time.Time, rec *signatureRecorde
 	}
 	acs, _ := url.Parse(v.ACSURL)
 	rec.certs = v.IdPCerts
+	if v.IgnoreCertExpiry {
+		rec.certs = make([]*x509.Certificate, len(v.IdPCerts))
+		for i, c := range v.IdPCerts {
+			cc := *c
+			cc.NotBefore = time.Time{}
+			cc.NotAfter = time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC)
+			rec.certs[i] = &cc
+		}
+	}
 	return &crewjam.ServiceProvider{
 		EntityID: v.SPEntityID,
 		AcsURL:   *acs,
@@ -281,6 +294,7 @@ func (v *ResponseValidator) serviceProvider(now time.Time, rec *signatureRecorde
 		AllowIDPInitiated:       v.AllowIdPInitiated,
 		RejectUnknownConditions: true,
 		RejectSHA1Signatures:    true,
+		IgnoreCertificateExpiry: v.IgnoreCertExpiry,
 		SignatureVerifier:       rec,
 		Clock:                   dsigClock(now),
 	}

@@ -4,12 +4,15 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/beevik/etree"
 	crewjam "github.com/crewjam/saml"
 )
 
@@ -152,5 +155,71 @@ func TestValidationErrorHidesXML(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "secret-user") || strings.Contains(err.Error(), "<saml") {
 		t.Errorf("error leaks the assertion: %v", err)
+	}
+}
+
+func TestValidateIgnoreCertExpiry(t *testing.T) {
+	expired := newTestKey(t, "idp-old", testNow.Add(-48*time.Hour), testNow.Add(-24*time.Hour))
+	other := validTestKey(t, "other")
+	for _, certs := range [][]*x509.Certificate{{expired.cert}, {other.cert, expired.cert}} {
+		v := newValidator(expired)
+		v.IdPCerts = certs
+		xml := idpResponse(t, expired, idpOpts{after: func(root, a *etree.Element) {
+			if len(certs) > 1 { // no certificate in KeyInfo: each trusted one is tried
+				sig := a.SelectElement("Signature")
+				sig.RemoveChild(sig.SelectElement("KeyInfo"))
+			}
+		}})
+		if _, err := v.Validate(context.Background(), form(xml)); ReasonOf(err) != ReasonSignatureInvalid {
+			t.Fatalf("%d certs, expiry enforced: %v", len(certs), err)
+		}
+		v = newValidator(expired)
+		v.IdPCerts = certs
+		v.IgnoreCertExpiry = true
+		if _, err := v.Validate(context.Background(), form(xml)); err != nil {
+			t.Fatalf("%d certs, expiry ignored: %v", len(certs), err)
+		}
+	}
+}
+
+func TestReadACSForm(t *testing.T) {
+	idp := validTestKey(t, "idp")
+	body := form(idpResponse(t, idp, idpOpts{}))
+	body.Set("RelayState", "rs")
+	post := func(target, ct, b string) *http.Request {
+		r := httptest.NewRequest(http.MethodPost, target, strings.NewReader(b))
+		r.Header.Set("Content-Type", ct)
+		return r
+	}
+	const urlenc = "application/x-www-form-urlencoded"
+	tests := []struct {
+		name   string
+		req    *http.Request
+		reason string
+	}{
+		{"good", post(testProxyACS, urlenc, body.Encode()), ""},
+		{"charset parameter", post(testProxyACS, urlenc+"; charset=utf-8", body.Encode()), ""},
+		{"GET", httptest.NewRequest(http.MethodGet, testProxyACS+"?"+body.Encode(), nil), ReasonBindingNotSupported},
+		{"artifact in query", post(testProxyACS+"?SAMLart=AAQ", urlenc, body.Encode()), ReasonBindingNotSupported},
+		{"multipart", post(testProxyACS, "multipart/form-data; boundary=x", body.Encode()), ReasonMalformed},
+		{"too large", post(testProxyACS, urlenc, "SAMLResponse="+strings.Repeat("A", MaxFormBytes)), ReasonTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, err := ReadACSForm(tt.req)
+			if tt.reason != "" {
+				if got := ReasonOf(err); got != tt.reason {
+					t.Fatalf("reason %q (%v), want %q", got, err, tt.reason)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			id, err := newValidator(idp).Validate(context.Background(), f)
+			if err != nil || id.RelayState != "rs" {
+				t.Fatalf("validate: %v %+v", err, id)
+			}
+		})
 	}
 }
