@@ -1,9 +1,12 @@
 package device
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
+	"crypto/x509/pkix"
 	"io"
 	"math/big"
 	"net"
@@ -33,6 +36,7 @@ type fixture struct {
 	serverCert    tls.Certificate // the device host's certificate
 	serverRoots   *x509.CertPool
 	revokedInterC tls.Certificate // via an intermediate that crlA revokes
+	expiredInter  tls.Certificate // valid leaf under an expired intermediate
 	crlRevInter   *x509.RevocationList
 }
 
@@ -119,6 +123,8 @@ func newFixture(t *testing.T) *fixture {
 	f.revokedInterC = withChain(clientCert(t, inter2, "laptop-4", 30*day, now), inter2)
 	f.crlRevInter = newCRL(t, f.rootA, now, now.Add(7*day), inter2.Cert.SerialNumber)
 
+	f.expiredInter = leafUnderExpiredIntermediate(t, f.rootA, now)
+
 	srvCA, err := pki.NewRootCA("cas internal", 365*day, now)
 	if err != nil {
 		t.Fatal(err)
@@ -131,6 +137,34 @@ func newFixture(t *testing.T) *fixture {
 	f.serverRoots = x509.NewCertPool()
 	f.serverRoots.AddCert(srvCA.Cert)
 	return f
+}
+
+// leafUnderExpiredIntermediate signs, by hand, a leaf that outlives its
+// intermediate (pki never issues one), so only the CA in the middle is
+// expired.
+func leafUnderExpiredIntermediate(t *testing.T, root *pki.CA, now time.Time) tls.Certificate {
+	t.Helper()
+	inter, err := root.NewIntermediate("Acme Old Issuing", time.Hour, now.Add(-3*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(4242),
+		Subject:      pkix.Name{CommonName: "laptop-5"},
+		NotBefore:    now.Add(-3 * time.Hour),
+		NotAfter:     now.Add(30 * 24 * time.Hour),
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, inter.Cert, key.Public(), inter.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der, inter.Cert.Raw}, PrivateKey: key}
 }
 
 func mustPool(t *testing.T, roots ...Root) *Pool {
@@ -225,6 +259,7 @@ func TestVerifyOverTLS(t *testing.T) {
 		{"via intermediate", &f.viaInter, poolA, f.now, StateManaged, ReasonManaged},
 		{"intermediate not sent", &tls.Certificate{Certificate: f.viaInter.Certificate[:1], PrivateKey: f.viaInter.PrivateKey}, poolA, f.now, StateUnmanaged, ReasonUntrustedIssuer},
 		{"expired", &f.expired, poolA, f.now, StateUnmanaged, ReasonExpired},
+		{"intermediate expired", &f.expiredInter, poolA, f.now, StateUnmanaged, ReasonExpired},
 		{"not yet valid", &f.notYet, poolA, f.now, StateUnmanaged, ReasonNotYetValid},
 		{"another ca", &f.otherCA, poolA, f.now, StateUnmanaged, ReasonUntrustedIssuer},
 		{"expired from another ca", &f.otherExpired, poolA, f.now, StateUnmanaged, ReasonUntrustedIssuer},
