@@ -1,0 +1,250 @@
+package session
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"path"
+	"regexp"
+	"strings"
+)
+
+// Kind is what a request does, as session policies see it.
+type Kind string
+
+// The activity kinds.
+const (
+	KindView     Kind = "view"
+	KindDownload Kind = "download"
+	KindUpload   Kind = "upload"
+	KindExport   Kind = "export"
+	KindOther    Kind = "other"
+)
+
+// Activity is one classified request.
+type Activity struct {
+	Kind Kind
+	// FileName is the name of the file downloaded, exported or uploaded,
+	// a base name without directories; empty for views and others.
+	FileName string
+	// Size is the file's size in bytes, -1 when unknown.
+	Size int64
+	// MIME is the media type of the file (without parameters).
+	MIME string
+}
+
+// AppPatterns are an app's URL patterns, from its catalog template and
+// `cas app set`. Each is matched against the request URI: the path and, if
+// present, "?" and the raw query, such as
+// "/00O5e000008xyz?export=1&enc=UTF-8&xf=csv".
+type AppPatterns struct {
+	Download []*regexp.Regexp
+	Export   []*regexp.Regexp
+	Upload   []*regexp.Regexp
+}
+
+// maxPeek bounds how much of a multipart body ClassifyRequest reads to find
+// a file part: the form fields in front of it.
+const maxPeek = 64 << 10
+
+func matchAny(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re != nil && re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// Classify classifies an exchange. With resp nil it looks at the request
+// alone (as ClassifyRequest does, but without reading the body). With a
+// response, in this order:
+//   - export: the request URI matches an export pattern;
+//   - download: Content-Disposition is attachment, the URI matches a
+//     download pattern, or a successful response has a type a browser does
+//     not render (see renderable);
+//   - view: a successful HTML response to a GET navigation
+//     (Sec-Fetch-Dest document or iframe, or without Sec-Fetch-* an Accept
+//     that asks for text/html);
+//   - other: everything else (XHR, static assets, redirects, errors).
+//
+// The file name comes from Content-Disposition (filename* preferred) or the
+// last path segment; the size from Content-Length.
+func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
+	uri := req.URL.RequestURI()
+	if resp == nil {
+		return classifyRequestHeaders(req, p)
+	}
+	a := Activity{Kind: KindOther, Size: resp.ContentLength, MIME: mediaType(resp.Header.Get("Content-Type"))}
+	if a.Size < 0 || resp.Header.Get("Content-Encoding") != "" {
+		a.Size = -1
+	}
+	disp := resp.Header.Get("Content-Disposition")
+	ok := resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusNoContent && req.Method != http.MethodHead
+	switch {
+	case matchAny(p.Export, uri) && ok:
+		a.Kind = KindExport
+	case isAttachment(disp) && ok, matchAny(p.Download, uri) && ok:
+		a.Kind = KindDownload
+	case ok && a.MIME != "" && !renderable(a.MIME):
+		a.Kind = KindDownload
+	case ok && req.Method == http.MethodGet && isNavigation(req) && (a.MIME == "text/html" || a.MIME == "application/xhtml+xml"):
+		return Activity{Kind: KindView, Size: -1, MIME: a.MIME}
+	default:
+		return Activity{Kind: KindOther, Size: -1, MIME: a.MIME}
+	}
+	a.FileName = fileName(disp, req.URL.Path)
+	return a
+}
+
+// isNavigation reports whether req is a top-level or frame navigation.
+func isNavigation(req *http.Request) bool {
+	if d := req.Header.Get("Sec-Fetch-Dest"); d != "" {
+		return d == "document" || d == "iframe" || d == "frame"
+	}
+	return strings.Contains(req.Header.Get("Accept"), "text/html")
+}
+
+// renderable reports whether a browser shows a response of media type mt
+// in place instead of saving it: markup, styles, scripts, data APIs,
+// images, fonts and media. Everything else (octet streams, PDFs, office
+// documents, archives, CSV) is a file the user takes away.
+func renderable(mt string) bool {
+	major, minor, _ := strings.Cut(mt, "/")
+	switch major {
+	case "image", "font", "audio", "video":
+		return true
+	case "text":
+		return minor != "csv" && minor != "tab-separated-values" && minor != "calendar" && minor != "vcard" && minor != "x-vcard"
+	case "multipart":
+		return minor == "byteranges" || minor == "x-mixed-replace"
+	}
+	switch mt {
+	case "application/javascript", "application/x-javascript", "application/ecmascript",
+		"application/json", "application/xml", "application/xhtml+xml", "application/wasm",
+		"application/x-protobuf", "application/grpc-web", "application/grpc-web+proto",
+		"application/x-www-form-urlencoded", "application/csp-report":
+		return true
+	}
+	return strings.HasSuffix(mt, "+json") || strings.HasSuffix(mt, "+xml")
+}
+
+func mediaType(ct string) string {
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return ""
+	}
+	return mt
+}
+
+// fileName returns a safe base name from a Content-Disposition, or else the
+// last segment of urlPath, or "download".
+func fileName(disposition, urlPath string) string {
+	if _, params, err := mime.ParseMediaType(disposition); err == nil {
+		if n := safeName(params["filename"]); n != "" {
+			return n
+		}
+	}
+	if n := safeName(path.Base(urlPath)); n != "" && n != "/" && n != "." {
+		return n
+	}
+	return "download"
+}
+
+// safeName strips directories and control characters from a file name.
+func safeName(n string) string {
+	if i := strings.LastIndexAny(n, `/\`); i >= 0 {
+		n = n[i+1:]
+	}
+	n = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || r == '"' {
+			return -1
+		}
+		return r
+	}, n)
+	n = strings.TrimSpace(n)
+	if n == "." || n == ".." {
+		return ""
+	}
+	return n
+}
+
+// classifyRequestHeaders finds uploads from the request line and headers.
+func classifyRequestHeaders(req *http.Request, p AppPatterns) Activity {
+	if req.Method != http.MethodPost && req.Method != http.MethodPut && req.Method != http.MethodPatch {
+		return Activity{Kind: KindOther, Size: -1}
+	}
+	ct := req.Header.Get("Content-Type")
+	mt := mediaType(ct)
+	if matchAny(p.Upload, req.URL.RequestURI()) {
+		a := Activity{Kind: KindUpload, Size: req.ContentLength, MIME: mt, FileName: fileName(req.Header.Get("Content-Disposition"), req.URL.Path)}
+		if a.Size < 0 {
+			a.Size = -1
+		}
+		return a
+	}
+	if mt == "multipart/form-data" {
+		return Activity{Kind: KindUpload, Size: -1, FileName: "upload"}
+	}
+	return Activity{Kind: KindOther, Size: -1}
+}
+
+// ClassifyRequest classifies a request before it is forwarded: an upload
+// when the URI matches an upload pattern or when a multipart/form-data body
+// has a file part. To find that part it reads the body up to the first
+// file part's headers (at most maxPeek bytes of form fields), never the
+// file itself, and puts back what it read: req.Body afterwards yields the
+// whole body unchanged. Anything else is KindOther (the response decides).
+// The error is for a body that fails to read; the request is then unusable.
+func ClassifyRequest(req *http.Request, p AppPatterns) (Activity, error) {
+	a := classifyRequestHeaders(req, p)
+	if a.Kind != KindUpload || matchAny(p.Upload, req.URL.RequestURI()) || req.Body == nil || req.Body == http.NoBody {
+		return a, nil
+	}
+	// Multipart without a pattern match: look for a file part.
+	_, params, _ := mime.ParseMediaType(req.Header.Get("Content-Type"))
+	boundary := params["boundary"]
+	if boundary == "" {
+		return Activity{Kind: KindOther, Size: -1}, nil
+	}
+	var seen bytes.Buffer
+	lr := &io.LimitedReader{R: req.Body, N: maxPeek}
+	mr := multipart.NewReader(io.TeeReader(lr, &seen), boundary)
+	found := Activity{Kind: KindOther, Size: -1}
+	var readErr error
+	for {
+		part, err := mr.NextPart()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && lr.N > 0 {
+				readErr = err
+			}
+			break
+		}
+		if part.FileName() != "" {
+			found = Activity{Kind: KindUpload, Size: -1, FileName: safeName(part.FileName()),
+				MIME: mediaType(part.Header.Get("Content-Type"))}
+			if found.FileName == "" {
+				found.FileName = "upload"
+			}
+			break
+		}
+	}
+	body := req.Body
+	req.Body = struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(bytes.NewReader(seen.Bytes()), body), body}
+	if readErr != nil && !isMultipartSyntax(readErr) {
+		return found, readErr
+	}
+	return found, nil
+}
+
+// isMultipartSyntax reports whether err is the multipart reader's complaint
+// about the body's form (which the app will judge), not a read failure.
+func isMultipartSyntax(err error) bool {
+	return strings.HasPrefix(err.Error(), "multipart:") || errors.Is(err, io.ErrUnexpectedEOF)
+}
