@@ -240,7 +240,7 @@ func compilePolicy(p *Policy, env Env, detectors map[string]Detector) (*compiled
 		c.checks = append(c.checks, ch)
 	}
 	if !f.IPs.IsZero() {
-		ch := check{f: fIPs}
+		ch := check{f: fIPs, checkExt: &checkExt{}}
 		for _, v := range f.IPs.Include {
 			pr, _ := parsePrefix(v)
 			ch.incP = append(ch.incP, pr)
@@ -252,7 +252,7 @@ func compilePolicy(p *Policy, env Env, detectors map[string]Detector) (*compiled
 		c.checks = append(c.checks, ch)
 	}
 	if !f.IPTags.IsZero() {
-		ch := check{f: fIPTags, incTags: f.IPTags.Include, excTags: f.IPTags.Exclude}
+		ch := check{f: fIPTags, checkExt: &checkExt{incTags: f.IPTags.Include, excTags: f.IPTags.Exclude}}
 		for _, t := range f.IPTags.Include {
 			ps, ok := env.IPTags[t]
 			if !ok {
@@ -280,10 +280,10 @@ func compilePolicy(p *Policy, env Env, detectors map[string]Detector) (*compiled
 		c.checks = append(c.checks, ch)
 	}
 	if !f.FileSize.IsZero() {
-		c.checks = append(c.checks, check{f: fFileSize, size: f.FileSize})
+		c.checks = append(c.checks, check{f: fFileSize, checkExt: &checkExt{size: f.FileSize}})
 	}
 	if !f.Content.IsZero() {
-		ch := check{f: fContent}
+		ch := check{f: fContent, checkExt: &checkExt{}}
 		for _, list := range []struct {
 			rules []ContentRule
 			dst   *[]compiledRule

@@ -142,13 +142,19 @@ func (m *strMatcher) list() string {
 // that matching does not make the evaluation context escape.
 type check struct {
 	f        field
+	incMask  UATags
+	excMask  UATags
 	inc, exc strMatcher
+	*checkExt
+}
+
+// checkExt holds what only some filters need, out of line so that checks
+// stay small and the matching loop touches little memory.
+type checkExt struct {
 	incP     []netip.Prefix
 	excP     []netip.Prefix
 	incTags  []string // ip tag names, for explanations
 	excTags  []string
-	incMask  UATags
-	excMask  UATags
 	size     SizeRange
 	incRules []compiledRule
 	excRules []compiledRule

@@ -1,0 +1,104 @@
+package policy
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+// benchPolicies returns n policies mixing every filter kind, spread over
+// 50 apps, a fifth without an app filter.
+func benchPolicies(n int) []Policy {
+	w := &randomWorld{r: rand.New(rand.NewPCG(42, 42))}
+	ps := make([]Policy, n)
+	for i := range ps {
+		p := w.policy(i)
+		if i%5 != 0 {
+			p.Filters.Apps = inc(fmt.Sprintf("app%02d", i%50))
+		} else {
+			p.Filters.Apps = StringFilter{}
+		}
+		p.LogOnly = i%7 == 0
+		ps[i] = p
+	}
+	return ps
+}
+
+func benchEnv() Env {
+	env := testEnv()
+	env.Apps = nil
+	return env
+}
+
+func BenchmarkDecideAccess1000(b *testing.B) {
+	s, err := Compile(benchPolicies(1000), benchEnv(), Defaults{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := baseContext()
+	ctx.App = "app07"
+	ctx.Normalize()
+	d := s.Decide(ctx)
+	b.Logf("candidates %d, matches %d, action %s", len(s.kinds[0].candidates(ctx.App)), len(d.Matches), d.Action)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Decide(ctx)
+	}
+}
+
+// BenchmarkDecideAccessAllCandidates1000 is the worst case: every policy
+// applies to every app, so all 1,000 are evaluated.
+func BenchmarkDecideAccessAllCandidates1000(b *testing.B) {
+	ps := benchPolicies(1000)
+	for i := range ps {
+		ps[i].Filters.Apps = StringFilter{}
+	}
+	s, err := Compile(ps, benchEnv(), Defaults{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := baseContext()
+	ctx.Normalize()
+	d := s.Decide(ctx)
+	b.Logf("candidates %d, matches %d, action %s", len(s.kinds[0].candidates(ctx.App)), len(d.Matches), d.Action)
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Decide(ctx)
+	}
+}
+
+func BenchmarkDecideSession1000(b *testing.B) {
+	s, err := Compile(benchPolicies(1000), benchEnv(), Defaults{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := sessionContext()
+	ctx.App = "app07"
+	ctx.Normalize()
+	b.ReportAllocs()
+	for b.Loop() {
+		s.Decide(ctx)
+	}
+}
+
+// TestDecideAllocations pins the allocation budget: none when nothing
+// matches, one (the Matches slice) otherwise.
+func TestDecideAllocations(t *testing.T) {
+	s, err := Compile(benchPolicies(1000), benchEnv(), Defaults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := baseContext()
+	ctx.App = "app07"
+	ctx.Normalize()
+	if d := s.Decide(ctx); len(d.Matches) == 0 {
+		t.Fatal("benchmark context matches nothing")
+	}
+	if n := testing.AllocsPerRun(100, func() { s.Decide(ctx) }); n > 1 {
+		t.Errorf("Decide allocates %v times, want at most 1", n)
+	}
+	empty := mustCompile(t, nil, Defaults{})
+	if n := testing.AllocsPerRun(100, func() { empty.Decide(ctx) }); n != 0 {
+		t.Errorf("Decide with no match allocates %v times, want 0", n)
+	}
+}
