@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
+	"encoding/base64"
 	"testing"
 	"time"
 )
@@ -38,7 +39,7 @@ func benchACS(b *testing.B) (func() error, int) {
 		if err != nil {
 			return err
 		}
-		_ = AutoPostForm(testAppACS, map[string]string{"SAMLResponse": string(out)}, "nonce")
+		_ = AutoPostForm(testAppACS, map[string]string{"SAMLResponse": base64.StdEncoding.EncodeToString(out)}, "nonce")
 		return nil
 	}
 	return login, len(xml)

@@ -33,7 +33,7 @@ type responseShape struct {
 // under the Response or the Assertion, no SHA-1 algorithm anywhere, and
 // at least one signature where one can be (on the Assertion if required).
 func inspectResponse(decoded []byte, requireSignedAssertion bool) (*responseShape, error) {
-	if reason, err := guardXML(decoded, MaxResponseBytes); err != nil {
+	if reason, err := guardBytes(decoded, MaxResponseBytes); err != nil {
 		return nil, &ValidationError{Reason: reason, Err: err}
 	}
 	doc := etree.NewDocument()
