@@ -201,3 +201,12 @@ func isFlagError(err error) bool {
 func diff(got, want string) string {
 	return "got:\n" + got + "\nwant:\n" + want
 }
+
+// allCommands lists root and every command below it.
+func allCommands(root *cobra.Command) []*cobra.Command {
+	out := []*cobra.Command{root}
+	for _, c := range root.Commands() {
+		out = append(out, allCommands(c)...)
+	}
+	return out
+}
