@@ -7,6 +7,9 @@ import (
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
+	"runtime"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 )
@@ -119,4 +122,34 @@ func BenchmarkRSAVerifySignParallel(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+}
+
+// BenchmarkACS16Clients runs logins from 16 goroutines (8 per P at -cpu 2,
+// as the 16 concurrent clients) and reports the p99 latency of one
+// login beside the rate.
+func BenchmarkACS16Clients(b *testing.B) {
+	login, _ := benchACS(b)
+	procs := runtime.GOMAXPROCS(0)
+	b.SetParallelism((16 + procs - 1) / procs)
+	var mu sync.Mutex
+	var lat []time.Duration
+	b.RunParallel(func(pb *testing.PB) {
+		var mine []time.Duration
+		for pb.Next() {
+			start := time.Now()
+			if err := login(); err != nil {
+				b.Error(err)
+				return
+			}
+			mine = append(mine, time.Since(start))
+		}
+		mu.Lock()
+		lat = append(lat, mine...)
+		mu.Unlock()
+	})
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "logins/s")
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	}
 }
