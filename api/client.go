@@ -399,7 +399,9 @@ func (q EventQuery) Values() url.Values {
 	if q.Decision != "" {
 		v.Set("decision", q.Decision)
 	}
-	if q.Limit > 0 {
+	// While following, n=0 asks for no backfill at all; otherwise 0 means
+	// the daemon's default.
+	if q.Limit > 0 || (q.Follow && q.Limit == 0) {
 		v.Set("n", strconv.Itoa(q.Limit))
 	}
 	if q.Follow {

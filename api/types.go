@@ -166,7 +166,7 @@ type EventQuery struct {
 	App      string
 	User     string
 	Decision string
-	Limit    int    // newest N (0: the daemon's default)
+	Limit    int    // newest N; 0 is the daemon's default (20), or none at all when following
 	Follow   bool   // keep streaming new events
 	Format   string // export: "jsonl" or "csv"
 }

@@ -23,11 +23,20 @@ type route struct {
 // routes is the local API, sorted by path then method; a test keeps it so.
 func (d *Daemon) routes() []route {
 	return []route{
+		{"GET", api.RouteApps, d.listApps},
+		{"POST", api.RouteApps, d.onboardApp},
+		{"DELETE", api.RouteApp, d.removeApp},
+		{"GET", api.RouteApp, d.showApp},
+		{"PATCH", api.RouteApp, d.patchApp},
+		{"POST", api.RouteAppCertRetire, d.retireAppCert},
+		{"POST", api.RouteAppCertRotate, d.rotateAppCert},
+		{"GET", api.RouteAppMetadata, d.appMetadata},
 		{"GET", api.RouteCAs, d.listCAs},
 		{"POST", api.RouteCAs, d.addCA},
 		{"DELETE", api.RouteCA, d.removeCA},
 		{"GET", api.RouteCA, d.showCA},
 		{"POST", api.RouteCAIssue, d.issueDevice},
+		{"GET", api.RouteCatalog, d.listCatalog},
 		{"GET", api.RouteEvents, d.tailEvents},
 		{"GET", api.RouteEventsExport, d.exportEvents},
 		{"GET", api.RouteIdPs, d.listIdPs},
