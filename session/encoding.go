@@ -5,7 +5,6 @@ import (
 	"compress/flate"
 	"compress/gzip"
 	"compress/zlib"
-	"errors"
 	"fmt"
 	"io"
 	"mime"
@@ -185,6 +184,3 @@ func ShouldRewriteResponse(method string, resp *http.Response) bool {
 	return Rewritable(resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition")) &&
 		SupportedEncoding(resp.Header.Get("Content-Encoding")) && len(resp.Header.Values("Content-Encoding")) <= 1
 }
-
-// errBodyTooLarge is returned when a bounded read runs past its limit.
-var errBodyTooLarge = errors.New("session: body too large")

@@ -1,0 +1,639 @@
+package session
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"filippo.io/age"
+)
+
+// DefaultSessionCookie is the proxy's session cookie name when Config
+// leaves it empty.
+const DefaultSessionCookie = "__cas_session"
+
+// DefaultInspectMax is the default bound on a body spooled for inspection
+// (inspect.max_bytes).
+const DefaultInspectMax = 50 << 20
+
+// ReservedPrefix is the path prefix on every proxied host that belongs to
+// casd itself (session handoff and such), never to the app.
+const ReservedPrefix = "/.cas/"
+
+// maxBufferedRequest bounds a request body rewritten in memory (so that
+// it keeps a Content-Length); larger ones are rewritten streaming.
+const maxBufferedRequest = 1 << 20
+
+// Session is what the proxy needs to know about a proxy session.
+type Session struct {
+	ID     string
+	App    string
+	User   string
+	Groups []string
+	Device string // "managed", "unmanaged" or empty
+	// Extra carries whatever the daemon wants back in its Decider.
+	Extra any
+}
+
+// Sessions finds the session behind a proxy session cookie.
+type Sessions interface {
+	// Lookup returns the session the cookie value names. ok is false when
+	// there is none that is valid now (unknown, expired, revoked); err is for
+	// technical failure only.
+	Lookup(ctx context.Context, cookie string) (s Session, ok bool, err error)
+}
+
+// Action is what a session policy does with an activity.
+type Action string
+
+// The actions.
+const (
+	ActionAllow   Action = "allow"
+	ActionBlock   Action = "block"
+	ActionProtect Action = "protect"
+	ActionLog     Action = "log"
+)
+
+// Decision is a session policy's verdict on one activity.
+type Decision struct {
+	Action Action
+	// Message is shown to the user when blocked.
+	Message string
+	// Recipients receive protected (age-encrypted) files.
+	Recipients []age.Recipient
+	// Policies names the matched policies, for the event.
+	Policies []string
+	// Inspect asks for content inspection before the final decision; the
+	// Config's Scanner then decides.
+	Inspect bool
+	// Fallback applies when the body exceeds the inspection bound; empty
+	// means block.
+	Fallback Action
+}
+
+// Decider evaluates session policies.
+type Decider interface {
+	// Decide returns the decision for activity a of session s; req is the
+	// client's request (host and path as the browser sent them).
+	Decide(ctx context.Context, s Session, req *http.Request, a Activity) (Decision, error)
+}
+
+// Scanner inspects a spooled body (size bytes readable from body) and
+// returns the final decision and detector hit counts (never the content).
+type Scanner func(ctx context.Context, s Session, a Activity, body io.ReaderAt, size int64) (Decision, map[string]int, error)
+
+// Event records one classified activity and what was done about it.
+type Event struct {
+	Time      time.Time
+	SessionID string
+	User      string
+	App       string
+	Host      string // the app host
+	Method    string
+	Path      string
+	Activity  Activity
+	Action    Action
+	Policies  []string
+	Hits      map[string]int
+	Status    int
+	// Reason explains an action taken other than by a policy, such as an
+	// inspection fallback.
+	Reason string
+}
+
+// Events receives activity events; Record must not block for long.
+type Events interface {
+	Record(ctx context.Context, e Event)
+}
+
+// Config is what the daemon supplies to a Proxy.
+type Config struct {
+	// Rewriter maps and rewrites hosts; required.
+	Rewriter *Rewriter
+	// Sessions, Decider and Events are required.
+	Sessions Sessions
+	Decider  Decider
+	Events   Events
+	// Scanner inspects bodies when a decision asks for it; without one, an
+	// inspection request gets the decision's fallback.
+	Scanner Scanner
+	// Patterns returns an app's URL patterns; nil means none.
+	Patterns func(app string) AppPatterns
+	// Transport reaches the apps; nil means NewTransport().
+	Transport http.RoundTripper
+	// UpstreamScheme is "https" (the default) or "http" (tests).
+	UpstreamScheme string
+	// SessionCookie is the proxy cookie's name; DefaultSessionCookie if empty.
+	SessionCookie string
+	// ForwardedFor chooses the X-Forwarded-For handling.
+	ForwardedFor ForwardedFor
+	// NoSession serves requests without a valid session for the host's
+	// app (the daemon starts an SP-initiated login); nil answers 401.
+	NoSession func(w http.ResponseWriter, r *http.Request, app string)
+	// Reserved serves ReservedPrefix paths; nil answers 404.
+	Reserved http.Handler
+	// InspectMax bounds spooled bodies; DefaultInspectMax if zero.
+	InspectMax int64
+	// TempDir holds spooled bodies; os.TempDir() if empty.
+	TempDir string
+	// Now is the clock for events; time.Now if nil.
+	Now func() time.Time
+	// Logger logs technical failures; nothing is logged if nil.
+	Logger *slog.Logger
+}
+
+// Proxy is the session-control handler for requests to proxied hosts.
+type Proxy struct {
+	cfg  Config
+	bufs sync.Pool
+}
+
+var _ http.Handler = (*Proxy)(nil)
+
+// NewTransport returns the default upstream transport: HTTP/2 when the app
+// offers it, keep-alives with a large idle pool per host, and no automatic
+// decompression (the proxy decodes what it rewrites itself).
+func NewTransport() *http.Transport {
+	d := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Transport{
+		DialContext:           d.DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		WriteBufferSize:       64 << 10,
+		ReadBufferSize:        64 << 10,
+	}
+}
+
+// New validates cfg and returns a Proxy.
+func New(cfg Config) (*Proxy, error) {
+	if cfg.Rewriter == nil || cfg.Sessions == nil || cfg.Decider == nil || cfg.Events == nil {
+		return nil, errors.New("session: new proxy: Rewriter, Sessions, Decider and Events are required")
+	}
+	switch cfg.UpstreamScheme {
+	case "":
+		cfg.UpstreamScheme = "https"
+	case "http", "https":
+	default:
+		return nil, fmt.Errorf("session: new proxy: unknown upstream scheme %q", cfg.UpstreamScheme)
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = NewTransport()
+	}
+	if cfg.SessionCookie == "" {
+		cfg.SessionCookie = DefaultSessionCookie
+	}
+	if cfg.InspectMax <= 0 {
+		cfg.InspectMax = DefaultInspectMax
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Patterns == nil {
+		cfg.Patterns = func(string) AppPatterns { return AppPatterns{} }
+	}
+	p := &Proxy{cfg: cfg}
+	p.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
+	return p, nil
+}
+
+// exchange is the state of one request through the proxy.
+type exchange struct {
+	w        http.ResponseWriter
+	r        *http.Request // as the client sent it
+	out      *http.Request // to the app
+	sess     Session
+	app      string
+	upstream string
+	ev       Event
+}
+
+// ServeHTTP proxies one request to a proxied host.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, ReservedPrefix) {
+		if p.cfg.Reserved != nil {
+			p.cfg.Reserved.ServeHTTP(w, r)
+		} else {
+			http.NotFound(w, r)
+		}
+		return
+	}
+	host, _ := splitPort(r.Host)
+	upstream, app, ok := p.cfg.Rewriter.m.ToUpstream(host)
+	if !ok {
+		http.Error(w, "unknown host", http.StatusNotFound)
+		return
+	}
+	var sess Session
+	found := false
+	if c, err := r.Cookie(p.cfg.SessionCookie); err == nil && c.Value != "" {
+		s, ok, err := p.cfg.Sessions.Lookup(r.Context(), c.Value)
+		if err != nil {
+			p.fail(w, r, http.StatusInternalServerError, fmt.Errorf("look up session: %w", err))
+			return
+		}
+		found = ok && s.App == app
+		sess = s
+	}
+	if !found {
+		if p.cfg.NoSession != nil {
+			p.cfg.NoSession(w, r, app)
+		} else {
+			http.Error(w, "no session", http.StatusUnauthorized)
+		}
+		return
+	}
+	x := &exchange{w: w, r: r, sess: sess, app: app, upstream: upstream}
+	x.ev = Event{SessionID: sess.ID, User: sess.User, App: app, Host: upstream, Method: r.Method, Path: r.URL.Path}
+	if err := p.serve(x); err != nil {
+		p.fail(w, r, http.StatusBadGateway, err)
+	}
+}
+
+// fail is the one place an error becomes a response.
+func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	p.cfg.Logger.Error("session proxy", "host", r.Host, "path", r.URL.Path, "err", err)
+	http.Error(w, http.StatusText(status), status)
+}
+
+// errSent marks a failure after the response has begun: nothing more can
+// be written to the client.
+type errSent struct{ err error }
+
+func (e errSent) Error() string { return e.err.Error() }
+func (e errSent) Unwrap() error { return e.err }
+
+func (p *Proxy) serve(x *exchange) error {
+	if isWebSocket(x.r) {
+		return p.tunnel(x)
+	}
+	out, err := p.outgoing(x)
+	if err != nil {
+		return err
+	}
+	x.out = out
+	pats := p.cfg.Patterns(x.app)
+	act, err := ClassifyRequest(out, pats)
+	if err != nil {
+		return fmt.Errorf("classify request: %w", err)
+	}
+	if act.Kind == KindUpload {
+		done, err := p.upload(x, act)
+		if done || err != nil {
+			return err
+		}
+	} else if RequestRewritable(out.Header.Get("Content-Type")) && out.Header.Get("Content-Encoding") == "" {
+		if err := p.rewriteRequestBody(out); err != nil {
+			return err
+		}
+	}
+	resp, err := p.cfg.Transport.RoundTrip(out)
+	if err != nil {
+		return fmt.Errorf("forward to %s: %w", x.upstream, err)
+	}
+	defer resp.Body.Close()
+	if act.Kind == KindUpload {
+		return p.respond(x, resp)
+	}
+	act = Classify(out, resp, pats)
+	switch act.Kind {
+	case KindView, KindDownload, KindExport:
+	default:
+		return p.respond(x, resp)
+	}
+	x.ev.Activity = act
+	d, err := p.cfg.Decider.Decide(x.r.Context(), x.sess, x.r, act)
+	if err != nil {
+		return fmt.Errorf("decide %s: %w", act.Kind, err)
+	}
+	x.ev.Policies = d.Policies
+	if d.Inspect {
+		return p.inspectResponse(x, resp, d)
+	}
+	return p.enforce(x, resp, resp.Body, d, false)
+}
+
+// outgoing builds the request to the app.
+func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
+	r := x.r
+	out := r.WithContext(r.Context())
+	out.Header = r.Header.Clone()
+	u := *r.URL
+	u.Scheme = p.cfg.UpstreamScheme
+	u.Host = x.upstream
+	if u.RawQuery != "" && strings.Contains(strings.ToLower(u.RawQuery), p.cfg.Rewriter.m.suffix) {
+		u.RawQuery = p.cfg.Rewriter.String(Request, u.RawQuery)
+	}
+	out.URL = &u
+	out.Host = x.upstream
+	out.RequestURI = ""
+	out.Close = false
+	p.cfg.Rewriter.RewriteRequestHeader(out.Header, RequestOptions{
+		SessionCookie: p.cfg.SessionCookie,
+		ForwardedFor:  p.cfg.ForwardedFor,
+		ClientIP:      clientIP(r),
+	})
+	out.Header.Set("Accept-Encoding", acceptEncoding(r.Header.Values("Accept-Encoding")))
+	if out.Header.Get("Accept-Encoding") == "" {
+		out.Header.Del("Accept-Encoding")
+	}
+	if _, ok := out.Header["User-Agent"]; !ok {
+		out.Header["User-Agent"] = nil // do not let the transport add Go's
+	}
+	return out, nil
+}
+
+// acceptEncoding keeps the codings of the client's Accept-Encoding that the
+// proxy can decode, so every response it rewrites is re-encoded in a
+// coding the client accepts.
+func acceptEncoding(vals []string) string {
+	var keep []string
+	for _, v := range vals {
+		for _, c := range strings.Split(v, ",") {
+			name, _, _ := strings.Cut(c, ";")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "gzip", "deflate", "br":
+				keep = append(keep, strings.TrimSpace(c))
+			}
+		}
+	}
+	return strings.Join(keep, ", ")
+}
+
+func clientIP(r *http.Request) string {
+	h, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return h
+}
+
+// rewriteRequestBody maps proxy hosts back in a form, JSON or text body:
+// in memory when small (keeping a Content-Length), streaming otherwise.
+func (p *Proxy) rewriteRequestBody(out *http.Request) error {
+	if out.Body == nil || out.Body == http.NoBody {
+		return nil
+	}
+	if out.ContentLength >= 0 && out.ContentLength <= maxBufferedRequest {
+		b, err := io.ReadAll(io.LimitReader(out.Body, maxBufferedRequest+1))
+		if err != nil {
+			return fmt.Errorf("read request body: %w", err)
+		}
+		out.Body.Close()
+		if bytes.Contains(b, []byte(p.cfg.Rewriter.m.suffix)) {
+			b = p.cfg.Rewriter.Bytes(Request, nil, b)
+		}
+		out.Body = io.NopCloser(bytes.NewReader(b))
+		out.ContentLength = int64(len(b))
+		out.GetBody = nil
+		return nil
+	}
+	body := out.Body
+	out.Body = struct {
+		io.Reader
+		io.Closer
+	}{p.cfg.Rewriter.NewReader(Request, body), body}
+	out.ContentLength = -1
+	out.Header.Del("Content-Length")
+	return nil
+}
+
+// respond sends the app's response to the client, rewritten.
+func (p *Proxy) respond(x *exchange, resp *http.Response) error {
+	rewrite := ShouldRewriteResponse(x.r.Method, resp)
+	p.cfg.Rewriter.RewriteResponseHeader(resp.Header, p.cfg.SessionCookie)
+	h := x.w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	if x.ev.Activity.Kind != "" {
+		x.ev.Status = resp.StatusCode
+		if x.ev.Action == "" {
+			x.ev.Action = ActionAllow
+		}
+		p.record(x)
+	}
+	if rewrite {
+		h.Del("Content-Length")
+		h.Del("Content-MD5")
+		h.Del("Digest")
+		h.Del("Etag") // the representation changed; a weak tag would do, none is simpler
+		x.w.WriteHeader(resp.StatusCode)
+		if _, err := p.cfg.Rewriter.RewriteBody(Response, resp.Header.Get("Content-Encoding"), x.w, resp.Body); err != nil {
+			return errSent{err}
+		}
+		return nil
+	}
+	x.w.WriteHeader(resp.StatusCode)
+	return p.copy(x.w, resp.Body, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream"))
+}
+
+// copy streams body to w through a pooled buffer, flushing after each
+// chunk when flush is set.
+func (p *Proxy) copy(w http.ResponseWriter, body io.Reader, flush bool) error {
+	bp := p.bufs.Get().(*[]byte)
+	defer p.bufs.Put(bp)
+	buf := *bp
+	rc := http.NewResponseController(w)
+	for {
+		n, err := body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return errSent{fmt.Errorf("write response: %w", werr)}
+			}
+			if flush {
+				rc.Flush()
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return errSent{fmt.Errorf("read response: %w", err)}
+		}
+	}
+}
+
+func (p *Proxy) record(x *exchange) {
+	x.ev.Time = p.cfg.Now()
+	p.cfg.Events.Record(x.r.Context(), x.ev)
+}
+
+// enforce applies decision d to a download, export or view whose file
+// content (still content-encoded unless decoded) reads from body.
+func (p *Proxy) enforce(x *exchange, resp *http.Response, body io.Reader, d Decision, decoded bool) error {
+	act := x.ev.Activity
+	x.ev.Action = d.Action
+	x.ev.Status = http.StatusOK
+	switch d.Action {
+	case ActionBlock:
+		p.record(x)
+		if act.Kind == KindView {
+			blockPage(x.w, d.Message)
+			return nil
+		}
+		blockFile(x.w, act.FileName, d.Message)
+		return nil
+	case ActionProtect:
+		if act.Kind == KindView {
+			break // nothing to encrypt on a page view: allowed, recorded
+		}
+		if len(d.Recipients) == 0 {
+			x.ev.Action, x.ev.Reason = ActionBlock, "protect without recipients"
+			p.record(x)
+			blockFile(x.w, act.FileName, d.Message)
+			return nil
+		}
+		if !decoded {
+			dec, err := newDecoder(resp.Header.Get("Content-Encoding"), body)
+			if err != nil {
+				x.ev.Action, x.ev.Reason = ActionBlock, "cannot decode file to protect"
+				p.record(x)
+				blockFile(x.w, act.FileName, d.Message)
+				return nil
+			}
+			defer dec.close()
+			body = dec
+		}
+		p.record(x)
+		return p.protect(x.w, act.FileName, body, d.Recipients)
+	}
+	if body != resp.Body {
+		resp.Body = io.NopCloser(body)
+		if decoded {
+			resp.Header.Del("Content-Encoding")
+			resp.Header.Del("Content-Length")
+			resp.ContentLength = -1
+		}
+	}
+	return p.respond(x, resp)
+}
+
+// blockFile answers with <name>.blocked.txt carrying the policy's message.
+func blockFile(w http.ResponseWriter, name, msg string) {
+	if msg == "" {
+		msg = "This file was blocked by your organization's security policy."
+	}
+	body := msg + "\n"
+	h := w.Header()
+	clear(h)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("Content-Disposition", attachment(name+".blocked.txt"))
+	h.Set("Content-Length", fmt.Sprint(len(body)))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	io.WriteString(w, body)
+}
+
+// blockPage answers a blocked navigation.
+func blockPage(w http.ResponseWriter, msg string) {
+	if msg == "" {
+		msg = "Access to this page was blocked by your organization's security policy."
+	}
+	h := w.Header()
+	clear(h)
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusForbidden)
+	fmt.Fprintf(w, "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Blocked</title></head><body><h1>Blocked</h1><p>%s</p></body></html>\n", html.EscapeString(msg))
+}
+
+func attachment(name string) string {
+	if v := mime.FormatMediaType("attachment", map[string]string{"filename": name}); v != "" {
+		return v
+	}
+	return `attachment; filename="download"`
+}
+
+// protect streams body encrypted to the recipients as <name>.age.
+func (p *Proxy) protect(w http.ResponseWriter, name string, body io.Reader, to []age.Recipient) error {
+	h := w.Header()
+	clear(h)
+	h.Set("Content-Type", "application/octet-stream")
+	h.Set("Content-Disposition", attachment(name+".age"))
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	ew, err := age.Encrypt(w, to...)
+	if err != nil {
+		return errSent{fmt.Errorf("protect %s: %w", name, err)}
+	}
+	bp := p.bufs.Get().(*[]byte)
+	defer p.bufs.Put(bp)
+	if _, err := io.CopyBuffer(ew, onlyReader{body}, *bp); err != nil {
+		return errSent{fmt.Errorf("protect %s: %w", name, err)}
+	}
+	if err := ew.Close(); err != nil {
+		return errSent{fmt.Errorf("protect %s: %w", name, err)}
+	}
+	return nil
+}
+
+// upload decides on an upload before it is forwarded. done reports that
+// the response has been sent (blocked).
+func (p *Proxy) upload(x *exchange, act Activity) (done bool, err error) {
+	x.ev.Activity = act
+	d, err := p.cfg.Decider.Decide(x.r.Context(), x.sess, x.r, act)
+	if err != nil {
+		return false, fmt.Errorf("decide upload: %w", err)
+	}
+	x.ev.Policies = d.Policies
+	if d.Inspect {
+		sp, err := p.spool(x.out.Body)
+		if err != nil {
+			return false, err
+		}
+		// The file must outlive the round trip; it is removed when the
+		// request's context ends.
+		context.AfterFunc(x.r.Context(), sp.remove)
+		d2, reason, hits := p.judge(x, sp, d)
+		x.ev.Hits, x.ev.Reason = hits, reason
+		d = d2
+		if d.Action != ActionBlock {
+			x.out.Body = io.NopCloser(sp.reader(x.out.Body))
+			if !sp.over {
+				x.out.ContentLength = sp.size
+			}
+			x.out.GetBody = nil
+		}
+	}
+	x.ev.Action = d.Action
+	switch d.Action {
+	case ActionBlock, ActionProtect:
+		// Protect has no meaning for a file going up; it fails closed.
+		if d.Action == ActionProtect {
+			x.ev.Action, x.ev.Reason = ActionBlock, "protect applies to downloads; upload refused"
+		}
+		x.ev.Status = http.StatusForbidden
+		p.record(x)
+		msg := d.Message
+		if msg == "" {
+			msg = "This upload was blocked by your organization's security policy."
+		}
+		http.Error(x.w, msg, http.StatusForbidden)
+		return true, nil
+	}
+	return false, nil
+}
