@@ -243,14 +243,9 @@ func (sc *scanner) init(ds []Detector) {
 	}
 	sc.reCounts = make([]int, len(sc.regexes))
 	sc.kwCounts = make([]int, len(sc.kws))
-	if sc.want[bCC] || sc.want[bSSN] {
+	if sc.want[bCC] || sc.want[bSSN] || sc.want[bIBAN] {
 		for c := '0'; c <= '9'; c++ {
 			sc.class[c] = clsDigit
-		}
-	}
-	if sc.want[bIBAN] {
-		for c := 'A'; c <= 'Z'; c++ {
-			sc.class[c] = clsUpper
 		}
 	}
 	if sc.want[bEmail] {

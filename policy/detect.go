@@ -1,5 +1,7 @@
 package policy
 
+import "encoding/binary"
+
 // Built-in detectors. They work on bytes without regular expressions, in one
 // pass, so that scanning runs at several hundred MB/s.
 //
@@ -22,17 +24,21 @@ package policy
 // (ISO 13616) must be 1.
 //
 // Email (email): local@domain.tld with a local part of 1–64 characters from
-// [A-Za-z0-9._%+-] not starting with '.', and a domain of at least two
+// [A-Za-z0-9._%+-] (leading dots are not part of it), and a domain of at least two
 // labels of [A-Za-z0-9-] whose last label is 2+ letters.
 
 const (
 	clsDigit = 1
-	clsUpper = 2
-	clsAt    = 3
+	clsAt    = 2
 )
 
-// maxRun caps how far a digit run is followed.
-const maxRun = 160
+// maxRun caps how far a digit run is followed, maxGroups how many groups
+// of digits it may have; both keep the work per run bounded and the result
+// independent of how the input is chunked.
+const (
+	maxRun    = 160
+	maxGroups = 16
+)
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }
 
@@ -44,6 +50,10 @@ func isAlnum(c byte) bool {
 
 func isWord(c byte) bool { return isAlnum(c) || c == '_' }
 
+// scanBuiltins runs the built-in detectors over w[from:limit]. The loop
+// stops only at digits and '@': an IBAN is recognised at its first check
+// digit (two upper-case letters before it), so capitalised words cost
+// nothing.
 func (sc *scanner) scanBuiltins(w []byte, from, limit int, base int64) {
 	if start := sc.skipUntil - base; start > int64(from) {
 		if start >= int64(limit) {
@@ -52,25 +62,49 @@ func (sc *scanner) scanBuiltins(w []byte, from, limit int, base int64) {
 		from = int(start)
 	}
 	cls := &sc.class
-	for i := from; i < limit; i++ {
+	wantIBAN, wantRun := sc.want[bIBAN], sc.want[bCC] || sc.want[bSSN]
+	for i := from; i < limit; {
+		// Skip eight bytes at a time while none is a digit or '@'.
+		if i+8 <= limit && !hasDigitOrAt(binary.LittleEndian.Uint64(w[i:])) {
+			i += 8
+			continue
+		}
 		k := cls[w[i]]
 		if k == 0 {
+			i++
 			continue
 		}
 		end := -1
-		switch k {
-		case clsDigit:
-			end = sc.digitRun(w, i)
-		case clsUpper:
-			end = sc.iban(w, i)
-		case clsAt:
+		if k == clsAt {
 			end = sc.email(w, i)
+		} else if wantIBAN && i >= 2 && isUpper(w[i-1]) && isUpper(w[i-2]) {
+			end = sc.iban(w, i-2)
+		} else if wantRun {
+			end = sc.digitRun(w, i)
 		}
 		if end > i {
-			i = end - 1
+			i = end
 			sc.skipUntil = base + int64(end)
+		} else {
+			i++
 		}
 	}
+}
+
+// SWAR constants: one in every byte, the high bit of every byte.
+const (
+	lo8 = 0x0101010101010101
+	hi8 = 0x8080808080808080
+)
+
+// hasDigitOrAt reports whether one of the eight bytes of x is an ASCII
+// digit or '@' (bit tricks from "Bit Twiddling Hacks": hasbetween, haszero).
+func hasDigitOrAt(x uint64) bool {
+	const m, n = '0' - 1, '9' + 1
+	digits := (lo8*(127+n) - x&(lo8*127)) &^ x & (x&(lo8*127) + lo8*(127-m)) & hi8
+	z := x ^ (lo8 * '@')
+	at := (z - lo8) &^ z & hi8
+	return digits|at != 0
 }
 
 // runStart reports whether the digit at w[i] starts a number: the byte
@@ -95,20 +129,26 @@ func runStart(w []byte, i int) bool {
 // end, or -1 when w[i] does not start a number.
 func (sc *scanner) digitRun(w []byte, i int) int {
 	if !runStart(w, i) {
-		return -1
+		// Inside a word or a longer number: skip its digits.
+		j := i + 1
+		for j < len(w) && isDigit(w[j]) {
+			j++
+		}
+		return j
 	}
-	var starts, lens [maxRun / 2]int
-	var seps [maxRun / 2]byte
-	k := 0
+	var starts, lens [maxGroups]int32
+	var seps [maxGroups]byte
+	k, total := 0, 0
 	j := i
-	for k < len(starts) && j-i < maxRun {
-		starts[k] = j
+	for k < maxGroups && j-i < maxRun {
+		starts[k] = int32(j)
 		for j < len(w) && isDigit(w[j]) && j-i < maxRun {
 			j++
 		}
-		lens[k] = j - starts[k]
+		lens[k] = int32(j) - starts[k]
+		total += int(lens[k])
 		k++
-		if j+1 < len(w) && (w[j] == ' ' || w[j] == '-') && isDigit(w[j+1]) && j-i < maxRun {
+		if k < maxGroups && j+1 < len(w) && (w[j] == ' ' || w[j] == '-') && isDigit(w[j+1]) && j-i < maxRun {
 			seps[k-1] = w[j]
 			j++
 			continue
@@ -116,6 +156,9 @@ func (sc *scanner) digitRun(w []byte, i int) int {
 		break
 	}
 	end := j
+	if total < 9 {
+		return end // too short for an SSN or a card
+	}
 	// The number must stand alone.
 	if end < len(w) {
 		c := w[end]
@@ -143,7 +186,7 @@ func (sc *scanner) digitRun(w []byte, i int) int {
 		if sc.want[bCC] && cardLayout(lens[a:b+1]) && luhn(w, starts[:], lens[:], a, b) {
 			sc.counts[bCC]++
 		}
-		if sc.want[bSSN] && n == 3 && lens[a] == 3 && lens[a+1] == 2 && lens[a+2] == 4 && validSSN(w, starts[a], starts[a+1], starts[a+2]) {
+		if sc.want[bSSN] && n == 3 && lens[a] == 3 && lens[a+1] == 2 && lens[a+2] == 4 && validSSN(w, int(starts[a]), int(starts[a+1]), int(starts[a+2])) {
 			sc.counts[bSSN]++
 		}
 		a = b
@@ -152,7 +195,7 @@ func (sc *scanner) digitRun(w []byte, i int) int {
 }
 
 // cardLayout reports whether group lengths are a printed card layout.
-func cardLayout(l []int) bool {
+func cardLayout(l []int32) bool {
 	switch len(l) {
 	case 3:
 		return l[0] == 4 && l[1] == 6 && (l[2] == 5 || l[2] == 4)
@@ -166,10 +209,10 @@ func cardLayout(l []int) bool {
 
 // luhn checks the digits of groups a..b (inclusive): Luhn-valid, 13–19
 // digits, not all the same digit.
-func luhn(w []byte, starts, lens []int, a, b int) bool {
+func luhn(w []byte, starts, lens []int32, a, b int) bool {
 	total := 0
 	for g := a; g <= b; g++ {
-		total += lens[g]
+		total += int(lens[g])
 	}
 	if total < 13 || total > 19 {
 		return false
@@ -178,7 +221,7 @@ func luhn(w []byte, starts, lens []int, a, b int) bool {
 	same := true
 	first := w[starts[a]]
 	for g := b; g >= a; g-- {
-		for x := starts[g] + lens[g] - 1; x >= starts[g]; x-- {
+		for x := int(starts[g] + lens[g] - 1); x >= int(starts[g]); x-- {
 			d := int(w[x] - '0')
 			if w[x] != first {
 				same = false
@@ -297,7 +340,10 @@ func (sc *scanner) email(w []byte, i int) int {
 	for s > 0 && i-s < 64 && isLocal(w[s-1]) {
 		s--
 	}
-	if s == i || w[s] == '.' {
+	for s < i && w[s] == '.' {
+		s++
+	}
+	if s == i {
 		return -1
 	}
 	j := i + 1
