@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"net/url"
 	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -208,4 +209,29 @@ func TestValidRelayState(t *testing.T) {
 			t.Errorf("ValidRelayState(%q) = %v, want reason %q", tt.in, err, tt.reason)
 		}
 	}
+}
+
+// TestBuildResponseGolden pins the shape of the Response built for the app:
+// element order, attributes, namespaces, where the Signatures sit. IDs,
+// digests, signature values and the certificate vary per run and are
+// replaced by placeholders.
+func TestBuildResponseGolden(t *testing.T) {
+	idp := fixedTestKey(t)
+	id, err := newValidator(idp).Validate(context.Background(), form(idpResponse(t, idp, idpOpts{inResponseTo: "_req1"})))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := BuildResponse(id, Target{EntityID: testSPEntity, ACSURL: testAppACS, InResponseTo: "_appreq", SignResponse: true, SignAssertion: true}, idp.signer(), testIdPEntity, testNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct{ re, with string }{
+		{`_[0-9a-f]{40}`, "_ID"},
+		{`<ds:DigestValue>[^<]*</ds:DigestValue>`, "<ds:DigestValue>DIGEST</ds:DigestValue>"},
+		{`<ds:SignatureValue>[^<]*</ds:SignatureValue>`, "<ds:SignatureValue>SIGNATURE</ds:SignatureValue>"},
+		{`<ds:X509Certificate>[^<]*</ds:X509Certificate>`, "<ds:X509Certificate>CERT</ds:X509Certificate>"},
+	} {
+		out = regexp.MustCompile(r.re).ReplaceAll(out, []byte(r.with))
+	}
+	golden(t, "build-response.golden.xml", out)
 }
