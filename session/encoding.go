@@ -155,9 +155,11 @@ func (r *Rewriter) RewriteBody(dir Direction, enc string, dst io.Writer, src io.
 	if err != nil {
 		return 0, err
 	}
-	rw := r.NewWriter(dir, ew)
-	buf := make([]byte, chunkSize)
-	n, err := io.CopyBuffer(rw, onlyReader{d}, buf)
+	rw := r.getWriter(dir, ew)
+	defer r.putWriter(dir, rw)
+	bp := r.bufs.Get().(*[]byte)
+	defer r.bufs.Put(bp)
+	n, err := io.CopyBuffer(rw, onlyReader{d}, *bp)
 	if err != nil {
 		return n, fmt.Errorf("session: rewrite body: %w", err)
 	}

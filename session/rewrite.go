@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sort"
+	"sync"
 )
 
 // Direction says which way a rewrite maps host names.
@@ -65,6 +66,8 @@ func isHex(c byte) bool {
 type Rewriter struct {
 	m       *Mapper
 	anchors [2][][]byte
+	writers [2]sync.Pool // of *Writer, reused by RewriteBody
+	bufs    sync.Pool    // of *[]byte copy buffers
 }
 
 // NewRewriter returns a Rewriter for the hosts m maps.
@@ -90,7 +93,27 @@ next:
 		r.anchors[Response] = append(r.anchors[Response], []byte(k))
 	}
 	r.anchors[Request] = [][]byte{[]byte(m.suffix)}
+	for _, dir := range []Direction{Response, Request} {
+		r.writers[dir].New = func() any { return r.NewWriter(dir, nil) }
+	}
+	r.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
 	return r
+}
+
+// getWriter returns a pooled Writer reset to write into w.
+func (r *Rewriter) getWriter(dir Direction, w io.Writer) *Writer {
+	wr := r.writers[dir].Get().(*Writer)
+	wr.reset(w)
+	return wr
+}
+
+// putWriter returns wr to the pool, dropping buffers that grew large.
+func (r *Rewriter) putWriter(dir Direction, wr *Writer) {
+	if cap(wr.buf) > 2*chunkSize || cap(wr.out) > 4*chunkSize {
+		return
+	}
+	wr.w = nil
+	r.writers[dir].Put(wr)
 }
 
 // Mapper returns the Mapper the Rewriter uses.
@@ -369,6 +392,12 @@ type Writer struct {
 // NewWriter returns a Writer that rewrites in direction dir into w.
 func (r *Rewriter) NewWriter(dir Direction, w io.Writer) *Writer {
 	return &Writer{s: r.newScanner(dir), w: w}
+}
+
+func (w *Writer) reset(dst io.Writer) {
+	w.w, w.err = dst, nil
+	w.buf, w.out = w.buf[:0], w.out[:0]
+	w.s.prev, w.s.cont = 0, false
 }
 
 // Write rewrites p. The output may lag the input by up to maxRun bytes.
