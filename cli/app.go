@@ -75,7 +75,7 @@ func appCatalogRun(opts *AppCatalogOptions) error {
 	}
 	t := newTable(opts.IO, "TEMPLATE", "NAME", "DOMAINS", "DESCRIPTION")
 	for _, tp := range ts {
-		t.AddRow(tp.Name, tp.DisplayName, strings.Join(tp.Domains, ","), tp.Description)
+		t.AddRow(tp.Name, tp.DisplayName, abbreviate(tp.Domains, 2), tp.Description)
 	}
 	return t.Render()
 }
@@ -465,25 +465,46 @@ func appCertRotateRun(opts *AppCertRotateOptions) error {
 	if err != nil {
 		return err
 	}
-	key, ok := activeKey(*a)
-	if opts.CertOut != "" && ok {
-		if err := os.WriteFile(opts.CertOut, []byte(withNewline(key.CertPEM)), 0o644); err != nil {
+	// casd keeps signing with the active certificate; the new one waits
+	// (standby) until the active one is retired.
+	added, ok := newestStandby(*a)
+	if !ok {
+		return fmt.Errorf("casd rotated the certificate of %s but returned no new one; see 'cas app show %s'", a.Name, a.Name)
+	}
+	if opts.CertOut != "" {
+		if err := os.WriteFile(opts.CertOut, []byte(withNewline(added.CertPEM)), 0o644); err != nil {
 			return fmt.Errorf("write certificate: %w", err)
 		}
 	}
 	if opts.JSON {
 		return printJSON(opts.IO, a)
 	}
-	fmt.Fprintf(opts.IO.Out, "New certificate for %s: serial %s, valid to %s\n", a.Name, key.Serial, fmtTime(key.NotAfter))
-	for _, k := range a.Keys {
-		if !k.Active && !k.Retired {
-			fmt.Fprintf(opts.IO.Out, "Still valid until retired: serial %s ('cas app cert retire %s --serial %s')\n", k.Serial, a.Name, k.Serial)
-		}
-	}
+	out := opts.IO.Out
+	fmt.Fprintf(out, "New certificate for %s: serial %s, valid to %s, SHA-256 %s\n", a.Name, added.Serial, fmtTime(added.NotAfter), added.Fingerprint)
 	if opts.CertOut != "" {
-		fmt.Fprintf(opts.IO.Out, "Wrote the certificate to %s\n", opts.CertOut)
+		fmt.Fprintf(out, "Wrote it to %s\n", opts.CertOut)
+	}
+	fmt.Fprintln(out, "Add it to the app as an IdP signing certificate.")
+	if cur, ok := activeKey(*a); ok {
+		fmt.Fprintf(out, "casd signs with serial %s until you retire it: cas app cert retire %s --serial %s\n", cur.Serial, a.Name, cur.Serial)
 	}
 	return nil
+}
+
+// newestStandby returns the newest certificate that is neither active nor
+// retired: the one a rotation added.
+func newestStandby(a api.App) (api.AppKey, bool) {
+	var best api.AppKey
+	found := false
+	for _, k := range a.Keys {
+		if k.Active || k.Retired {
+			continue
+		}
+		if !found || !k.NotBefore.Before(best.NotBefore) {
+			best, found = k, true
+		}
+	}
+	return best, found
 }
 
 // AppCertRetireOptions are the inputs of `cas app cert retire`.
@@ -631,4 +652,13 @@ func appSetRun(opts *AppSetOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "Updated app %s\n", a.Name)
 	return nil
+}
+
+// abbreviate joins the first n values and counts the rest, to keep a table
+// column narrow; --json has every value.
+func abbreviate(vs []string, n int) string {
+	if len(vs) <= n {
+		return strings.Join(vs, ",")
+	}
+	return fmt.Sprintf("%s (+%d more)", strings.Join(vs[:n], ","), len(vs)-n)
 }

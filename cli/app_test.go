@@ -101,16 +101,16 @@ func TestAppListShowCatalog(t *testing.T) {
 	fake.reply("GET /v0/apps/sf", http.StatusOK, testApp)
 	fake.reply("GET /v0/catalog", http.StatusOK, []api.Template{
 		{Name: "custom", DisplayName: "Custom SAML app", Description: "Any SAML 2.0 app"},
-		{Name: "salesforce", DisplayName: "Salesforce", Domains: []string{"*.my.salesforce.com", "*.force.com"}, Description: "Salesforce CRM"},
+		{Name: "salesforce", DisplayName: "Salesforce", Domains: []string{"*.my.salesforce.com", "*.force.com", "*.visualforce.com"}, Description: "Salesforce CRM"},
 	})
 	r := run(t, fake.socket, "app", "list")
 	if want := "NAME  TEMPLATE    IDP   DOMAINS                 CERT EXPIRES\nsf    salesforce  corp  acme.my.salesforce.com  2027-11-01\n"; r.Stdout != want {
 		t.Errorf("list:\n%s", diff(r.Stdout, want))
 	}
 	r = run(t, fake.socket, "app", "catalog")
-	want := `TEMPLATE    NAME             DOMAINS                          DESCRIPTION
-custom      Custom SAML app  -                                Any SAML 2.0 app
-salesforce  Salesforce       *.my.salesforce.com,*.force.com  Salesforce CRM
+	want := `TEMPLATE    NAME             DOMAINS                                    DESCRIPTION
+custom      Custom SAML app  -                                          Any SAML 2.0 app
+salesforce  Salesforce       *.my.salesforce.com,*.force.com (+1 more)  Salesforce CRM
 `
 	if r.Stdout != want {
 		t.Errorf("catalog:\n%s", diff(r.Stdout, want))
@@ -188,7 +188,10 @@ func TestAppMetadataAndCerts(t *testing.T) {
 	fake.mux.HandleFunc("GET /v0/apps/sf/metadata", func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("<EntityDescriptor for=\"" + r.URL.Query().Get("for") + "\"/>"))
 	})
-	fake.reply("POST /v0/apps/sf/cert/rotate", http.StatusOK, testApp)
+	rotated := testApp
+	rotated.Keys = append([]api.AppKey{{Serial: "00", Retired: true, NotBefore: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}}, testApp.Keys...)
+	rotated.Keys = append(rotated.Keys, api.AppKey{Serial: "03", NotBefore: time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2027, 11, 27, 0, 0, 0, 0, time.UTC), CertPEM: "new", Fingerprint: "cc"})
+	fake.reply("POST /v0/apps/sf/cert/rotate", http.StatusOK, rotated)
 	fake.reply("POST /v0/apps/sf/cert/retire", http.StatusOK, testApp)
 
 	r := run(t, fake.socket, "app", "metadata", "sf", "--for", "idp")
@@ -201,13 +204,15 @@ func TestAppMetadataAndCerts(t *testing.T) {
 	certOut := filepath.Join(t.TempDir(), "new.crt")
 	r = run(t, fake.socket, "app", "cert", "rotate", "sf", "--cert-out", certOut)
 	wantCode(t, r, ExitOK)
-	want := `New certificate for sf: serial 02, valid to 2027-11-01T00:00:00Z
-Still valid until retired: serial 01 ('cas app cert retire sf --serial 01')
-Wrote the certificate to ` + certOut + "\n"
+	want := `New certificate for sf: serial 03, valid to 2027-11-27T00:00:00Z, SHA-256 cc
+Wrote it to ` + certOut + `
+Add it to the app as an IdP signing certificate.
+casd signs with serial 02 until you retire it: cas app cert retire sf --serial 02
+`
 	if r.Stdout != want {
 		t.Errorf("rotate:\n%s", diff(r.Stdout, want))
 	}
-	if got, _ := os.ReadFile(certOut); string(got) != testPEM {
+	if got, _ := os.ReadFile(certOut); string(got) != "new\n" {
 		t.Errorf("cert-out = %q", got)
 	}
 	r = run(t, fake.socket, "app", "cert", "retire", "sf", "--serial", "01")

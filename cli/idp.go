@@ -89,6 +89,9 @@ func idpAddRun(opts *IdPAddOptions) error {
 	if api.IsExpiredCert(err) {
 		var ae *api.Error
 		errors.As(err, &ae)
+		if strings.Contains(ae.Message, "--force") {
+			return err
+		}
 		return fmt.Errorf("%s (run again with --force to import it anyway)", ae.Message)
 	}
 	if err != nil {

@@ -209,3 +209,15 @@ func TestIdPRemove(t *testing.T) {
 	}
 	fake.only("DELETE", "/v0/idps/corp")
 }
+
+func TestIdPAddExpiredHintNotRepeated(t *testing.T) {
+	fake := newFakeCasd(t)
+	fake.fail("POST /v0/idps", http.StatusUnprocessableEntity, api.CodeExpiredCert, "metadata: certificate expired (use --force to import it anyway)")
+	md := filepath.Join(t.TempDir(), "md.xml")
+	os.WriteFile(md, []byte("<x/>"), 0o644)
+	r := run(t, fake.socket, "idp", "add", "corp", "--metadata", md)
+	wantCode(t, r, ExitError)
+	if want := "cas: metadata: certificate expired (use --force to import it anyway)\n"; r.Stderr != want {
+		t.Errorf("stderr:\n%s", diff(r.Stderr, want))
+	}
+}
