@@ -319,7 +319,6 @@ func BenchmarkScanRegex(b *testing.B) {
 	}
 }
 
-
 func TestHasDigitOrAt(t *testing.T) {
 	for b := 0; b < 256; b++ {
 		for pos := range 8 {

@@ -1,6 +1,8 @@
 package policy
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 )
 
@@ -170,28 +172,94 @@ func ParseUA(ua string, cfg UAConfig) UAInfo {
 	if native {
 		info.ClientApp = ClientNative
 		info.Tags |= UANativeClient
+		// Native Android clients (Dalvik, okhttp, app web views) rarely
+		// say "Mobile"; phones are far more common than tablets.
+		if info.OS == "Android" {
+			info.DeviceType = DeviceMobile
+		}
 	} else {
 		parseBrowser(ua, &info)
 	}
-	minB := cfg.MinBrowser
-	if minB == nil {
-		minB = DefaultMinBrowser()
-	}
-	minOS := cfg.MinOS
-	if minOS == nil {
-		minOS = DefaultMinOS()
-	}
 	if !native && info.Browser != "" && info.BrowserMajor > 0 {
-		if m, ok := minB[info.Browser]; ok && info.BrowserMajor < m {
+		if m, ok := cfg.minBrowser(info.Browser); ok && info.BrowserMajor < m {
 			info.Tags |= UAOutdatedBrowser
 		}
 	}
 	if info.OS != "" && info.OSVersion.Major > 0 {
-		if m, ok := minOS[info.OS]; ok && info.OSVersion.Less(m) {
+		if m, ok := cfg.minOS(info.OS); ok && info.OSVersion.Less(m) {
 			info.Tags |= UAOutdatedOS
 		}
 	}
 	return info
+}
+
+// minBrowser returns the minimum major version of a browser family; the
+// defaults are looked up without building a map.
+func (c *UAConfig) minBrowser(family string) (int, bool) {
+	if c.MinBrowser != nil {
+		m, ok := c.MinBrowser[family]
+		return m, ok
+	}
+	switch family {
+	case "Chrome", "Edge":
+		return 120, true
+	case "Firefox":
+		return 115, true
+	case "Safari":
+		return 16, true
+	case "Opera":
+		return 100, true
+	case "Samsung Internet":
+		return 23, true
+	case "IE":
+		return 1000, true
+	}
+	return 0, false
+}
+
+// minOS returns the minimum version of an OS family.
+func (c *UAConfig) minOS(family string) (Version, bool) {
+	if c.MinOS != nil {
+		m, ok := c.MinOS[family]
+		return m, ok
+	}
+	switch family {
+	case "Windows":
+		return Version{10, 0}, true
+	case "macOS":
+		return Version{10, 15}, true
+	case "iOS":
+		return Version{16, 0}, true
+	case "Android":
+		return Version{10, 0}, true
+	}
+	return Version{}, false
+}
+
+// MarshalJSON renders the tags as a list of names.
+func (t UATags) MarshalJSON() ([]byte, error) {
+	names := t.Strings()
+	if names == nil {
+		names = []string{}
+	}
+	return json.Marshal(names)
+}
+
+// UnmarshalJSON reads a list of tag names.
+func (t *UATags) UnmarshalJSON(b []byte) error {
+	var names []string
+	if err := json.Unmarshal(b, &names); err != nil {
+		return fmt.Errorf("ua tags: %w", err)
+	}
+	*t = 0
+	for _, n := range names {
+		bit := uaTagBit(n)
+		if bit == 0 {
+			return fmt.Errorf("ua tags: unknown tag %q", n)
+		}
+		*t |= bit
+	}
+	return nil
 }
 
 // productName returns the first product token's name ("curl" of
@@ -263,8 +331,6 @@ func parseOS(ua string, info *UAInfo) {
 		info.OSVersion, _ = versionAfter(ua, "Mac OS X ")
 	case strings.Contains(ua, "Linux") || strings.Contains(ua, "X11"):
 		info.OS, info.DeviceType = "Linux", DevicePC
-	case strings.HasPrefix(ua, "Darwin") || strings.Contains(ua, " Darwin/"):
-		info.OS = "macOS"
 	}
 }
 
