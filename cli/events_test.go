@@ -207,8 +207,9 @@ func TestEventsTailFollowStreams(t *testing.T) {
 	}
 	<-handlerDone
 	q, _ := url.ParseQuery(fake.only("GET", "/v0/events").RawQuery)
-	if q.Get("follow") != "1" {
-		t.Errorf("follow not requested: %v", q)
+	// -n 0 -f: no history, only live events.
+	if q.Get("follow") != "1" || q.Get("n") != "0" {
+		t.Errorf("query = %v", q)
 	}
 }
 
