@@ -24,6 +24,9 @@ const (
 	// MaxAuthnRequestBytes caps the encoded SAMLRequest and, for the
 	// Redirect binding, the inflated XML.
 	MaxAuthnRequestBytes = 64 << 10
+	// MaxAuthnRequestTags caps the tags ('<') in the XML: a signed
+	// AuthnRequest has about 25.
+	MaxAuthnRequestTags = 200
 )
 
 // AuthnRequest is what the proxy reads of an app's AuthnRequest.
@@ -123,7 +126,7 @@ func ParseAuthnRequest(r *http.Request) (*AuthnRequest, error) {
 }
 
 func parseAuthnRequestXML(data []byte) (*AuthnRequest, error) {
-	if reason, err := guardXML(data, MaxAuthnRequestBytes); err != nil {
+	if reason, err := guardXML(data, MaxAuthnRequestBytes, MaxAuthnRequestTags); err != nil {
 		return nil, &ValidationError{Reason: reason, Err: err}
 	}
 	doc := etree.NewDocument()

@@ -99,6 +99,7 @@ func TestParseAuthnRequestRefuses(t *testing.T) {
 		{"good", get(url.Values{"SAMLRequest": {deflated(t, []byte(good))}}), ""},
 		{"doctype", get(url.Values{"SAMLRequest": {deflated(t, []byte(`<!DOCTYPE x [<!ENTITY a "b">]>`+good))}}), ReasonDoctype},
 		{"inflation bomb", get(url.Values{"SAMLRequest": {deflated(t, append([]byte(good), bytes.Repeat([]byte(" "), 1<<20)...))}}), ReasonTooLarge},
+		{"too many tags", get(url.Values{"SAMLRequest": {deflated(t, []byte(strings.Replace(good, "<saml:Issuer>", strings.Repeat("<a/>", MaxAuthnRequestTags)+"<saml:Issuer>", 1)))}}), ReasonTooLarge},
 		{"bad base64", get(url.Values{"SAMLRequest": {"%%%"}}), ReasonMalformed},
 		{"not deflated", get(url.Values{"SAMLRequest": {base64.StdEncoding.EncodeToString([]byte(good))}}), ReasonMalformed},
 		{"no SAMLRequest", get(url.Values{}), ReasonMalformed},

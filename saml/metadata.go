@@ -16,9 +16,13 @@ import (
 	crewjam "github.com/crewjam/saml"
 )
 
-// MaxMetadataBytes is the largest metadata document ParseIdPMetadata and
-// ParseSPMetadata accept.
-const MaxMetadataBytes = 1 << 20
+// Limits of metadata import: the largest document ParseIdPMetadata and
+// ParseSPMetadata accept, and the most tags ('<') in it. One entity's
+// metadata has a few hundred at most.
+const (
+	MaxMetadataBytes = 1 << 20
+	MaxMetadataTags  = 10000
+)
 
 // SAML binding URNs.
 const (
@@ -256,11 +260,13 @@ func parseEntity(data []byte, want func(*crewjam.EntityDescriptor) bool) (*crewj
 	if len(data) > MaxMetadataBytes {
 		return nil, fmt.Errorf("%w: %d bytes, at most %d", ErrMetadataTooLarge, len(data), MaxMetadataBytes)
 	}
-	reason, err := guardXML(data, MaxMetadataBytes)
+	reason, err := guardXML(data, MaxMetadataBytes, MaxMetadataTags)
 	switch reason {
 	case "":
 	case ReasonDoctype:
 		return nil, ErrMetadataDoctype
+	case ReasonTooLarge:
+		return nil, fmt.Errorf("%w: %v", ErrMetadataTooLarge, err)
 	default:
 		return nil, fmt.Errorf("%w: %v", ErrMalformedMetadata, err)
 	}

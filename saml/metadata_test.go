@@ -122,6 +122,7 @@ func TestParseMetadataLimits(t *testing.T) {
 		wantSP error // when it differs from want
 	}{
 		{"huge", huge, ErrMetadataTooLarge, nil},
+		{"too many tags", []byte(`<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" entityID="x">` + strings.Repeat("<a/>", MaxMetadataTags) + `</md:EntityDescriptor>`), ErrMetadataTooLarge, nil},
 		{"empty", nil, ErrMalformedMetadata, nil},
 		{"not xml", []byte("hello"), ErrMalformedMetadata, nil},
 		{"other root", []byte(`<foo/>`), ErrMalformedMetadata, nil},
