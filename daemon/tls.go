@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cas-proxy/cas/device"
 	"github.com/cas-proxy/cas/pki"
 )
 
@@ -90,16 +91,19 @@ func (d *Daemon) proxyTLSConfig() (*tls.Config, error) {
 			return cache.GetCertificate(hello)
 		}
 	}
-	deviceCfg := base.Clone()
-	deviceCfg.ClientAuth = tls.RequestClientCert
-	// HTTP/1.1 only on the device host: the check is one request, and a
-	// client certificate belongs to the connection.
-	deviceCfg.NextProtos = []string{"http/1.1"}
 	base.GetConfigForClient = func(hello *tls.ClientHelloInfo) (*tls.Config, error) {
-		if strings.EqualFold(strings.TrimSuffix(hello.ServerName, "."), d.config().DeviceHost) {
-			return deviceCfg, nil
+		if !strings.EqualFold(strings.TrimSuffix(hello.ServerName, "."), d.config().DeviceHost) {
+			return nil, nil
 		}
-		return nil, nil
+		// The device host requests (never requires) a client certificate,
+		// naming the current root CAs so browsers offer a matching one;
+		// device.Pool.Verify decides afterwards. Built per handshake so a
+		// changed pool takes effect at once. HTTP/1.1 only: the check is
+		// one request, and a client certificate belongs to a connection.
+		dc := device.TLSConfigFor(d.devices.p.Load)
+		dc.Certificates, dc.GetCertificate = base.Certificates, base.GetCertificate
+		dc.NextProtos = []string{"http/1.1"}
+		return dc, nil
 	}
 	return base, nil
 }

@@ -47,10 +47,22 @@ func NewBrowser(t *testing.T, caPEM []byte, certs ...tls.Certificate) *Browser {
 			}
 			return dialer.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
 		},
-		TLSClientConfig:   &tls.Config{RootCAs: pool, Certificates: certs},
+		TLSClientConfig:   &tls.Config{RootCAs: pool, GetClientCertificate: presentAlways(certs)},
 		ForceAttemptHTTP2: true,
 	}
 	return &Browser{Client: &http.Client{Transport: tr, Jar: jar, Timeout: 60 * time.Second}, t: t}
+}
+
+// presentAlways sends the first certificate whatever CAs the server names,
+// so tests reach casd's own verification (a browser would withhold a
+// certificate from an issuer the server did not name).
+func presentAlways(certs []tls.Certificate) func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+	return func(*tls.CertificateRequestInfo) (*tls.Certificate, error) {
+		if len(certs) == 0 {
+			return &tls.Certificate{}, nil
+		}
+		return &certs[0], nil
+	}
 }
 
 // CasdCA reads the internal TLS CA certificate of a casd's state directory.
