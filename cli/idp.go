@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -253,40 +251,6 @@ func idpRemoveRun(opts *IdPRemoveOptions) error {
 	}
 	fmt.Fprintf(opts.IO.Out, "Removed IdP %s\n", opts.Name)
 	return nil
-}
-
-// Helpers shared by the nouns.
-
-// readInput reads a file named by a flag, or stdin for "-".
-func readInput(ios *IOStreams, path string) ([]byte, error) {
-	if path == "-" {
-		return io.ReadAll(ios.In)
-	}
-	return os.ReadFile(path)
-}
-
-// printWarnings shows casd's warnings on stderr, where they do not disturb
-// data on stdout.
-func printWarnings(ios *IOStreams, ws []string) {
-	cs := ios.ColorScheme()
-	for _, w := range ws {
-		fmt.Fprintf(ios.ErrOut, "%s %s\n", cs.Yellow("cas: warning:"), w)
-	}
-}
-
-// nonNil makes an empty list print as [] rather than null in JSON.
-func nonNil[T any](xs []T) []T {
-	if xs == nil {
-		return []T{}
-	}
-	return xs
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func shortBinding(b string) string {

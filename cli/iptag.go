@@ -157,17 +157,3 @@ func iptagRemoveRun(opts *IPTagRemoveOptions) error {
 	fmt.Fprintf(opts.IO.Out, "Removed IP tag %s\n", opts.Name)
 	return nil
 }
-
-// splitValues splits repeated, comma-separated values into one list,
-// dropping empty items.
-func splitValues(vs []string) []string {
-	var out []string
-	for _, v := range vs {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
-	}
-	return out
-}
