@@ -137,8 +137,13 @@ func (r *Rewriter) Bytes(dir Direction, dst, b []byte) []byte {
 }
 
 // mapHost appends the rewritten form of host to dst, or reports false and
-// returns dst unchanged.
-func (r *Rewriter) mapHost(dir Direction, dst, host []byte) ([]byte, bool) {
+// returns dst unchanged. dotted says a dot stood in front of host: with
+// suffix mapping, ".salesforce.com" (a domain, as in a script's
+// hostname.endsWith(".force.com") or a cookie domain) maps to
+// ".salesforce.com.<suffix>" when it is an app domain or an ancestor of
+// one, because every proxied host below it ends that way. Flat mapping has
+// no such domain, so there it stays.
+func (r *Rewriter) mapHost(dir Direction, dst, host []byte, dotted bool) ([]byte, bool) {
 	var lowerBuf [maxRun]byte
 	if len(host) > len(lowerBuf) {
 		return dst, false
@@ -152,7 +157,7 @@ func (r *Rewriter) mapHost(dir Direction, dst, host []byte) ([]byte, bool) {
 	}
 	m := r.m
 	if dir == Response {
-		if !m.matchBytes(lower) {
+		if !m.matchBytes(lower) && !(dotted && m.mode == ModeSuffix && m.related(string(lower))) {
 			return dst, false
 		}
 		if m.mode == ModeSuffix {
@@ -186,7 +191,7 @@ func (r *Rewriter) mapHost(dir Direction, dst, host []byte) ([]byte, bool) {
 		return dst, false
 	}
 	if m.mode == ModeSuffix {
-		if !m.matchBytes(lower[:rest]) {
+		if !m.matchBytes(lower[:rest]) && !(dotted && m.related(string(lower[:rest]))) {
 			return dst, false
 		}
 		return append(dst, host[:rest]...), true
@@ -341,9 +346,11 @@ func (s *scanner) process(buf []byte, final bool, out []byte) (_ []byte, keep in
 				hs += 3
 			}
 		}
+		hs0 := hs
 		for hs < he && buf[hs] == '.' {
 			hs++
 		}
+		dotted := hs > hs0
 		for he > hs && buf[he-1] == '.' {
 			he--
 		}
@@ -351,7 +358,7 @@ func (s *scanner) process(buf []byte, final bool, out []byte) (_ []byte, keep in
 			n := len(out)
 			out = append(out, buf[emit:hs]...)
 			var ok bool
-			if out, ok = s.r.mapHost(s.dir, out, buf[hs:he]); ok {
+			if out, ok = s.r.mapHost(s.dir, out, buf[hs:he], dotted); ok {
 				emit = he
 			} else {
 				out = out[:n]
