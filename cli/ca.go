@@ -61,8 +61,8 @@ casd checks revocation against that CRL file and reloads it when it changes
 			return caAddRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Cert, "cert", "", "PEM file of the CA certificate (- for stdin)")
-	cmd.Flags().StringVar(&opts.CRL, "crl", "", "CRL file (PEM or DER) that casd watches for revocations")
+	cmd.Flags().StringVar(&opts.Cert, "cert", "", "PEM `FILE` of the CA certificate (- for stdin)")
+	cmd.Flags().StringVar(&opts.CRL, "crl", "", "CRL `FILE` (PEM or DER) that casd watches for revocations")
 	_ = cmd.MarkFlagFilename("cert", "pem", "crt", "cer")
 	_ = cmd.MarkFlagFilename("crl", "crl", "pem")
 	addJSONFlag(cmd, &opts.JSON)
@@ -279,7 +279,7 @@ managed-device detection, and write its certificate to DIR/NAME.crt. Use
 			return caCreateRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Out, "out", ".", "Directory to write NAME.crt into")
+	cmd.Flags().StringVar(&opts.Out, "out", ".", "`DIR`ectory to write NAME.crt into")
 	_ = cmd.MarkFlagDirname("out")
 	addJSONFlag(cmd, &opts.JSON)
 	return cmd
@@ -358,10 +358,10 @@ FILE.key beside it). All three files are created with mode 0600.`,
 			return caIssueRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Device, "device", "", "Device name (the certificate's common name)")
-	cmd.Flags().StringVar(&opts.Out, "out", "", "PKCS#12 file to write; FILE.pem and FILE.key go beside it")
-	cmd.Flags().StringVar(&opts.Password, "password", "", "Password of the PKCS#12 file")
-	cmd.Flags().IntVar(&opts.Days, "days", 0, "Validity in days (default: casd's, one year)")
+	cmd.Flags().StringVar(&opts.Device, "device", "", "`DEVICE` name (the certificate's common name)")
+	cmd.Flags().StringVar(&opts.Out, "out", "", "PKCS#12 `FILE` to write; FILE.pem and FILE.key go beside it")
+	cmd.Flags().StringVar(&opts.Password, "password", "", "`PASSWORD` of the PKCS#12 file")
+	cmd.Flags().IntVar(&opts.Days, "days", 0, "Validity in `DAYS` (default: casd's, one year)")
 	_ = cmd.MarkFlagFilename("out", "p12", "pfx")
 	addJSONFlag(cmd, &opts.JSON)
 	return cmd

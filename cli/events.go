@@ -43,11 +43,11 @@ type eventFilterFlags struct {
 
 func (e *eventFilterFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
-	fl.StringVar(&e.Since, "since", "", "Only events since a duration ago (90m, 24h, 7d) or an RFC 3339 time")
-	fl.StringSliceVar(&e.Kinds, "kind", nil, "Only events of this kind: "+strings.Join(eventKinds, ", ")+" (repeatable)")
-	fl.StringVar(&e.App, "app", "", "Only events of this app")
-	fl.StringVar(&e.User, "user", "", "Only events of this user")
-	fl.StringVar(&e.Decision, "decision", "", "Only events with this decision: "+strings.Join(eventDecisions, ", ")+", or would_<action>")
+	fl.StringVar(&e.Since, "since", "", "Only events since `TIME`: a duration ago (90m, 24h, 7d) or an RFC 3339 time")
+	fl.StringSliceVar(&e.Kinds, "kind", nil, "Only events of this `KIND`: "+strings.Join(eventKinds, ", ")+" (repeatable)")
+	fl.StringVar(&e.App, "app", "", "Only events of this `APP`")
+	fl.StringVar(&e.User, "user", "", "Only events of this `USER`")
+	fl.StringVar(&e.Decision, "decision", "", "Only events with this `DECISION`: "+strings.Join(eventDecisions, ", ")+", or would_<action>")
 	_ = cmd.RegisterFlagCompletionFunc("kind", fixedValues(eventKinds...))
 	_ = cmd.RegisterFlagCompletionFunc("decision", fixedValues(eventDecisions...))
 }
@@ -148,7 +148,7 @@ as soon as it arrives, for pipes and cron jobs.`,
 		},
 	}
 	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "Keep streaming new events until interrupted")
-	cmd.Flags().IntVarP(&opts.Lines, "lines", "n", 20, "How many of the newest events to show first")
+	cmd.Flags().IntVarP(&opts.Lines, "lines", "n", 20, "How many (`N`) of the newest events to show first")
 	opts.Filter.register(cmd)
 	addJSONFlag(cmd, &opts.JSON)
 	return cmd
@@ -290,8 +290,8 @@ object per line) or CSV with a header row. Times are durations before now
 		},
 	}
 	opts.Filter.register(cmd)
-	cmd.Flags().StringVar(&opts.Filter.Until, "until", "", "Only events before this duration ago or RFC 3339 time")
-	cmd.Flags().StringVar(&opts.Format, "format", "jsonl", "Output format: jsonl or csv")
+	cmd.Flags().StringVar(&opts.Filter.Until, "until", "", "Only events before `TIME`: a duration ago or an RFC 3339 time")
+	cmd.Flags().StringVar(&opts.Format, "format", "jsonl", "Output `FORMAT`: jsonl or csv")
 	_ = cmd.RegisterFlagCompletionFunc("format", fixedValues("jsonl", "csv"))
 	return cmd
 }

@@ -63,9 +63,9 @@ refused unless --force is given.`,
 			return idpAddRun(opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Metadata, "metadata", "", "SAML metadata file of the IdP (- for stdin)")
-	cmd.Flags().StringVar(&opts.EmailAttr, "email-attr", "", "Attribute carrying the user's email (default: the NameID)")
-	cmd.Flags().StringSliceVar(&opts.GroupsAttrs, "groups-attr", nil, "Attribute carrying the user's groups (repeatable)")
+	cmd.Flags().StringVar(&opts.Metadata, "metadata", "", "SAML metadata `FILE` of the IdP (- for stdin)")
+	cmd.Flags().StringVar(&opts.EmailAttr, "email-attr", "", "`ATTRIBUTE` carrying the user's email (default: the NameID)")
+	cmd.Flags().StringSliceVar(&opts.GroupsAttrs, "groups-attr", nil, "`ATTRIBUTE` carrying the user's groups (repeatable)")
 	cmd.Flags().BoolVar(&opts.Force, "force", false, "Import even if the signing certificate has expired")
 	_ = cmd.MarkFlagFilename("metadata", "xml")
 	addJSONFlag(cmd, &opts.JSON)

@@ -25,24 +25,24 @@ type filterFlag struct {
 
 // filterFlags are every string filter of policy.Filters, in document order.
 var filterFlags = []filterFlag{
-	{name: "app", usage: "app name", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Apps }},
-	{name: "user", usage: "user id or email, exact or glob", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Users }},
-	{name: "group", usage: "group from the IdP, exact or glob", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Groups }},
-	{name: "domain", usage: "email domain, exact or glob", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Domains }},
-	{name: "ip", usage: "network in CIDR notation, IPv4 or IPv6", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.IPs }},
-	{name: "ip-tag", usage: "IP tag name (see 'cas iptag')", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.IPTags }},
-	{name: "country", usage: "ISO 3166 country code, or unknown", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Countries }},
-	{name: "device", usage: "managed or unmanaged", split: true, values: []string{"managed", "unmanaged"}, get: func(f *policy.Filters) *policy.StringFilter { return &f.Device }},
-	{name: "device-cert-subject", usage: "glob on the device certificate's subject DN (not comma-split)", get: func(f *policy.Filters) *policy.StringFilter { return &f.DeviceCert.Subject }},
-	{name: "device-cert-issuer", usage: "glob on the device certificate's issuer DN (not comma-split)", get: func(f *policy.Filters) *policy.StringFilter { return &f.DeviceCert.Issuer }},
-	{name: "client-app", usage: "browser or native", split: true, values: []string{policy.ClientBrowser, policy.ClientNative}, get: func(f *policy.Filters) *policy.StringFilter { return &f.ClientApp }},
-	{name: "ua-tag", usage: "native-client, outdated-browser or outdated-os", split: true, values: []string{policy.TagNativeClient, policy.TagOutdatedBrowser, policy.TagOutdatedOS}, get: func(f *policy.Filters) *policy.StringFilter { return &f.UATags }},
-	{name: "ua-contains", usage: "substring of the user agent, case-insensitive (not comma-split)", get: func(f *policy.Filters) *policy.StringFilter { return &f.UAContains }},
-	{name: "device-type", usage: "pc, mobile, tablet or other", split: true, values: []string{policy.DevicePC, policy.DeviceMobile, policy.DeviceTablet, policy.DeviceOther}, get: func(f *policy.Filters) *policy.StringFilter { return &f.DeviceType }},
-	{name: "activity", usage: "view, download, upload, export or send (session)", split: true, values: []string{"view", "download", "upload", "export", "send"}, get: func(f *policy.Filters) *policy.StringFilter { return &f.Activities }},
-	{name: "file-name", usage: "glob on the file name (session)", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.FileName }},
-	{name: "file-ext", usage: "file extension without the dot (session)", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.FileExt }},
-	{name: "file-type", usage: "MIME type or glob such as image/* (session)", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.MIMEType }},
+	{name: "app", usage: "app `NAME`", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Apps }},
+	{name: "user", usage: "`USER` id or email, exact or glob", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Users }},
+	{name: "group", usage: "`GROUP` from the IdP, exact or glob", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Groups }},
+	{name: "domain", usage: "email `DOMAIN`, exact or glob", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Domains }},
+	{name: "ip", usage: "network in `CIDR` notation, IPv4 or IPv6", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.IPs }},
+	{name: "ip-tag", usage: "IP `TAG` name (see 'cas iptag')", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.IPTags }},
+	{name: "country", usage: "ISO 3166 `COUNTRY` code, or unknown", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.Countries }},
+	{name: "device", usage: "device `STATE`: managed or unmanaged", split: true, values: []string{"managed", "unmanaged"}, get: func(f *policy.Filters) *policy.StringFilter { return &f.Device }},
+	{name: "device-cert-subject", usage: "glob on the device certificate's subject `DN` (not comma-split)", get: func(f *policy.Filters) *policy.StringFilter { return &f.DeviceCert.Subject }},
+	{name: "device-cert-issuer", usage: "glob on the device certificate's issuer `DN` (not comma-split)", get: func(f *policy.Filters) *policy.StringFilter { return &f.DeviceCert.Issuer }},
+	{name: "client-app", usage: "client `APP`: browser or native", split: true, values: []string{policy.ClientBrowser, policy.ClientNative}, get: func(f *policy.Filters) *policy.StringFilter { return &f.ClientApp }},
+	{name: "ua-tag", usage: "user-agent `TAG`: native-client, outdated-browser or outdated-os", split: true, values: []string{policy.TagNativeClient, policy.TagOutdatedBrowser, policy.TagOutdatedOS}, get: func(f *policy.Filters) *policy.StringFilter { return &f.UATags }},
+	{name: "ua-contains", usage: "`TEXT` in the user agent, case-insensitive (not comma-split)", get: func(f *policy.Filters) *policy.StringFilter { return &f.UAContains }},
+	{name: "device-type", usage: "device `TYPE`: pc, mobile, tablet or other", split: true, values: []string{policy.DevicePC, policy.DeviceMobile, policy.DeviceTablet, policy.DeviceOther}, get: func(f *policy.Filters) *policy.StringFilter { return &f.DeviceType }},
+	{name: "activity", usage: "`ACTIVITY`: view, download, upload, export or send (session)", split: true, values: []string{"view", "download", "upload", "export", "send"}, get: func(f *policy.Filters) *policy.StringFilter { return &f.Activities }},
+	{name: "file-name", usage: "glob on the file `NAME` (session)", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.FileName }},
+	{name: "file-ext", usage: "file `EXT`ension without the dot (session)", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.FileExt }},
+	{name: "file-type", usage: "`MIME` type or glob such as image/* (session)", split: true, get: func(f *policy.Filters) *policy.StringFilter { return &f.MIMEType }},
 }
 
 // policyFilterValues holds the raw values of the filter flags of one command.
@@ -67,8 +67,8 @@ func registerFilterFlags(cmd *cobra.Command, f *Factory) *policyFilterValues {
 			suffix += ", comma-separated"
 		}
 		suffix += ")"
-		fl.StringArrayVar(inc, ff.name, nil, "Match: "+ff.usage+suffix)
-		fl.StringArrayVar(exc, "not-"+ff.name, nil, "Exclude: "+ff.usage+suffix)
+		fl.StringArrayVar(inc, ff.name, nil, "Match "+ff.usage+suffix)
+		fl.StringArrayVar(exc, "not-"+ff.name, nil, "Exclude "+ff.usage+suffix)
 		if ff.values != nil {
 			_ = cmd.RegisterFlagCompletionFunc(ff.name, fixedValues(ff.values...))
 			_ = cmd.RegisterFlagCompletionFunc("not-"+ff.name, fixedValues(ff.values...))
@@ -80,11 +80,11 @@ func registerFilterFlags(cmd *cobra.Command, f *Factory) *policyFilterValues {
 	for _, n := range []string{"ip-tag", "not-ip-tag"} {
 		_ = cmd.RegisterFlagCompletionFunc(n, completeFlagNames(f, iptagNames))
 	}
-	fl.StringArrayVar(&v.content, "content", nil, "Match content: cc, ssn, iban, email (each optionally :N for a minimum count), regex:EXPR, keyword:WORD (session; comma-separated, but regex: and keyword: take the rest of the value)")
-	fl.StringArrayVar(&v.notContent, "not-content", nil, "Exclude content matching these detectors (syntax of --content)")
-	fl.IntVar(&v.minMatches, "min-matches", 0, "Minimum number of matches for --content detectors without their own count")
-	fl.StringVar(&v.minSize, "min-size", "", "Minimum file size, e.g. 500KB, 10MiB (session)")
-	fl.StringVar(&v.maxSize, "max-size", "", "Maximum file size, e.g. 100MB (session)")
+	fl.StringArrayVar(&v.content, "content", nil, "Match content `DETECTORS`: cc, ssn, iban, email (each optionally :N for a minimum count), regex:EXPR, keyword:WORD (session; comma-separated, but regex: and keyword: take the rest of the value)")
+	fl.StringArrayVar(&v.notContent, "not-content", nil, "Exclude content matching these `DETECTORS` (syntax of --content)")
+	fl.IntVar(&v.minMatches, "min-matches", 0, "Minimum number of matches (`N`) for --content detectors without their own count")
+	fl.StringVar(&v.minSize, "min-size", "", "Minimum file `SIZE`, e.g. 500KB, 10MiB (session)")
+	fl.StringVar(&v.maxSize, "max-size", "", "Maximum file `SIZE`, e.g. 100MB (session)")
 	return v
 }
 
