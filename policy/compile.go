@@ -231,10 +231,14 @@ func compilePolicy(p *Policy, env Env, detectors map[string]Detector) (*compiled
 		}
 		ch := check{f: x.f}
 		var err error
-		if ch.inc, err = newStrMatcher(x.sf.Include, x.globs); err != nil {
+		inc, exc := x.sf.Include, x.sf.Exclude
+		if x.f != fApps && x.f != fCountries {
+			inc, exc = lowerAll(inc), lowerAll(exc)
+		}
+		if ch.inc, err = newStrMatcher(inc, x.globs); err != nil {
 			return nil, ferr(x.f, err)
 		}
-		if ch.exc, err = newStrMatcher(x.sf.Exclude, x.globs); err != nil {
+		if ch.exc, err = newStrMatcher(exc, x.globs); err != nil {
 			return nil, ferr(x.f, err)
 		}
 		c.checks = append(c.checks, ch)
@@ -337,4 +341,13 @@ func (s *Set) NeedsDevice(app string) bool {
 		return v
 	}
 	return s.deviceAny
+}
+
+// lowerAll returns the values lower-cased.
+func lowerAll(vs []string) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = strings.ToLower(v)
+	}
+	return out
 }

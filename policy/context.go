@@ -134,8 +134,8 @@ func (e *evalCtx) prepare(c *Context, cfg *UAConfig) {
 			break
 		}
 	}
-	e.country = c.Country
-	if e.country == "" || strings.EqualFold(e.country, "unknown") {
+	e.country = strings.ToUpper(c.Country)
+	if e.country == "" || e.country == "UNKNOWN" {
 		e.country = "unknown"
 	}
 	e.device = string(DeviceUnmanaged)

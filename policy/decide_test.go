@@ -106,6 +106,7 @@ func TestFilters(t *testing.T) {
 		{"countries", KindAccess, Filters{Countries: inc("fr", "DE")}, nil, true},
 		{"countries miss", KindAccess, Filters{Countries: inc("US")}, nil, false},
 		{"countries exclude", KindAccess, Filters{Countries: exc("FR")}, nil, false},
+		{"countries context lower-case", KindAccess, Filters{Countries: inc("FR")}, func(c *Context) { c.Country = "fr" }, true},
 		{"countries unknown", KindAccess, Filters{Countries: inc("unknown")}, func(c *Context) { c.Country = "" }, true},
 		{"device managed", KindAccess, Filters{Device: inc("managed")}, nil, true},
 		{"device unmanaged", KindAccess, Filters{Device: inc("unmanaged")}, nil, false},

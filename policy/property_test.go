@@ -146,6 +146,8 @@ func (w *randomWorld) context() *Context {
 	return c
 }
 
+func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, seed)) }
+
 func (w *randomWorld) pick2(pool []netip.Addr) netip.Addr { return pool[w.r.IntN(len(pool))] }
 
 // outcome is the part of a decision that log-only policies must not touch.

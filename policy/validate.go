@@ -334,7 +334,8 @@ func (p *Policy) Warnings(env Env) []Warning {
 }
 
 // Normalize returns the canonical form of the policy: Enabled explicit,
-// case-insensitive values lower-cased (countries upper-cased), CIDRs
+// case-insensitive values lower-cased (countries upper-cased; certificate
+// names, user-agent substrings and file name globs kept as written), CIDRs
 // masked, extensions without the dot, every list sorted without duplicates,
 // a fallback of block left implicit. Policies that mean the same normalize
 // to the same value; the daemon stores and exports normalized policies.
@@ -351,6 +352,9 @@ func (p Policy) Normalize() Policy {
 		var fn func(string) string
 		switch nf.name {
 		case "apps", "ip_tags":
+		case "device_cert.subject", "device_cert.issuer", "ua_contains", "file_name":
+			// Matched case-insensitively, but kept as written: they are
+			// easier to read that way.
 		case "ips":
 			fn = func(s string) string {
 				if pr, ok := parsePrefix(s); ok {
