@@ -153,3 +153,28 @@ func BenchmarkACS16Clients(b *testing.B) {
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	}
 }
+
+// BenchmarkACSvsCrypto interleaves one login through the ACS with the bare
+// RSA verify + sign of the same key sizes, so that both see the same machine
+// load, and reports each rate and their ratio (goal: ratio ≥ 0.5, the XML
+// work costing no more than the crypto).
+func BenchmarkACSvsCrypto(b *testing.B) {
+	login, _ := benchACS(b)
+	op := benchCrypto(b)
+	var acs, crypto time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := login(); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if err := op(); err != nil {
+			b.Fatal(err)
+		}
+		acs += mid.Sub(start)
+		crypto += time.Since(mid)
+	}
+	b.ReportMetric(float64(b.N)/acs.Seconds(), "acs-logins/s")
+	b.ReportMetric(float64(b.N)/crypto.Seconds(), "crypto-logins/s")
+	b.ReportMetric(crypto.Seconds()/acs.Seconds(), "ratio")
+}
