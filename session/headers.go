@@ -62,8 +62,9 @@ type RequestOptions struct {
 
 // RewriteRequestHeader prepares the headers of a request to a proxied host
 // for the app: hop-by-hop headers are removed, Origin and Referer are mapped
-// back to app hosts, the proxy's session cookie is stripped and
-// X-Forwarded-For is set as opts says. The Host itself is the caller's
+// back to app hosts, the proxy's session cookie is stripped, forwarding
+// headers the client sent are removed and X-Forwarded-For is set as opts
+// says. The Host itself is the caller's
 // (it is on http.Request, not in the header map).
 func (r *Rewriter) RewriteRequestHeader(h http.Header, opts RequestOptions) {
 	RemoveHopByHop(h)
@@ -76,8 +77,11 @@ func (r *Rewriter) RewriteRequestHeader(h http.Header, opts RequestOptions) {
 		stripCookie(h, opts.SessionCookie)
 	}
 	prior := strings.Join(h.Values("X-Forwarded-For"), ", ")
-	h.Del("X-Forwarded-For")
-	h.Del("Forwarded")
+	// What a client claims about forwarding never reaches the app: it
+	// would be spoofable, and X-Forwarded-Host would name proxy hosts.
+	for _, k := range []string{"X-Forwarded-For", "Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip"} {
+		h.Del(k)
+	}
 	switch opts.ForwardedFor {
 	case ForwardedForAppend:
 		if opts.ClientIP != "" && prior != "" {

@@ -122,7 +122,7 @@ func TestRewriteRequestHeader(t *testing.T) {
 		{
 			name: "replace xff",
 			opts: RequestOptions{ForwardedFor: ForwardedForReplace, ClientIP: "10.0.0.1"},
-			in:   http.Header{"X-Forwarded-For": {"6.6.6.6"}, "Forwarded": {"for=6.6.6.6"}},
+			in:   http.Header{"X-Forwarded-For": {"6.6.6.6"}, "Forwarded": {"for=6.6.6.6"}, "X-Forwarded-Host": {"a.cas.example.net"}, "X-Real-Ip": {"1.2.3.4"}},
 			want: http.Header{"X-Forwarded-For": {"10.0.0.1"}},
 		},
 	}

@@ -496,7 +496,10 @@ func (p *Proxy) enforce(x *exchange, resp *http.Response, body io.Reader, d Deci
 		return nil
 	case ActionProtect:
 		if act.Kind == KindView {
-			break // nothing to encrypt on a page view: allowed, recorded
+			// Nothing to encrypt on a page view: it is allowed, and the
+			// event says why.
+			x.ev.Action, x.ev.Reason = ActionAllow, "protect applies to files; page view allowed"
+			break
 		}
 		if len(d.Recipients) == 0 {
 			x.ev.Action, x.ev.Reason = ActionBlock, "protect without recipients"

@@ -451,3 +451,66 @@ func TestProxyWebSocket(t *testing.T) {
 		t.Errorf("echo = %q, %v", line, err)
 	}
 }
+
+// TestProxyMemoryBounded sends 64 MiB bodies through the handler (copied,
+// rewritten, protected and inspected) and checks that what was allocated
+// meanwhile is a small fraction of the body: nothing holds it whole.
+func TestProxyMemoryBounded(t *testing.T) {
+	const size = 64 << 20
+	id, _ := age.GenerateX25519Identity()
+	page := samplePage(1 << 20)
+	tests := []struct {
+		name     string
+		header   http.Header
+		body     func() io.Reader
+		decision Decision
+	}{
+		{"download", http.Header{"Content-Type": {"application/octet-stream"}, "Content-Disposition": {"attachment"}},
+			func() io.Reader { return io.LimitReader(zeroReader{}, size) }, Decision{Action: ActionAllow}},
+		{"protected download", http.Header{"Content-Type": {"application/octet-stream"}, "Content-Disposition": {"attachment"}},
+			func() io.Reader { return io.LimitReader(zeroReader{}, size) }, Decision{Action: ActionProtect, Recipients: []age.Recipient{id.Recipient()}}},
+		{"inspected download", http.Header{"Content-Type": {"application/octet-stream"}, "Content-Disposition": {"attachment"}},
+			func() io.Reader { return io.LimitReader(zeroReader{}, size) }, Decision{Action: ActionAllow, Inspect: true}},
+		{"rewritten html", http.Header{"Content-Type": {"text/html"}},
+			func() io.Reader {
+				rs := make([]io.Reader, 64)
+				for i := range rs {
+					rs[i] = bytes.NewReader(page)
+				}
+				return io.MultiReader(rs...)
+			}, Decision{Action: ActionAllow}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tmp := t.TempDir()
+			p, err := New(Config{
+				Rewriter:  NewRewriter(mustMapper(t, ModeSuffix)),
+				Sessions:  fakeSessions{"tok-sf": {ID: "s1", App: "salesforce"}},
+				Decider:   deciderFunc(func(Session, *http.Request, Activity) Decision { return tt.decision }),
+				Events:    &eventLog{},
+				Transport: &cannedTransport{header: tt.header, body: tt.body, size: -1},
+				Scanner: func(_ context.Context, _ Session, _ Activity, body io.ReaderAt, size int64) (Decision, map[string]int, error) {
+					_, err := io.Copy(io.Discard, io.NewSectionReader(body, 0, size))
+					return Decision{Action: ActionAllow}, nil, err
+				},
+				InspectMax: 100 << 20,
+				TempDir:    tmp,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := httptest.NewRequest("GET", sf+"/f", nil)
+			r.Header.Set("Cookie", "__cas_session=tok-sf")
+			r.Header.Set("Sec-Fetch-Dest", "document")
+			w := &discardWriter{h: http.Header{}}
+			grown := heapGrowth(func() { p.ServeHTTP(w, r) })
+			if w.n < size {
+				t.Fatalf("only %d bytes delivered (status %d)", w.n, w.code)
+			}
+			if grown > 8<<20 {
+				t.Errorf("allocated %d bytes for a %d-byte body", grown, w.n)
+			}
+			t.Logf("allocated %d KiB for %d MiB", grown>>10, w.n>>20)
+		})
+	}
+}
