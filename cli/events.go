@@ -222,7 +222,7 @@ func (l *eventLines) Write(ev api.Event) error {
 	plain := func(s string) string { return s }
 	col(fmtTime(ev.Time), 20, l.cs.Gray)
 	col(ev.Kind, 8, plain)
-	col(ev.Action, 12, plain)
+	col(ev.Action, 15, plain)
 	col(ev.Decision, 8, l.cs.Decision)
 	col(ev.App, 12, plain)
 	col(ev.User, 0, plain)

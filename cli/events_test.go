@@ -119,8 +119,8 @@ func TestEventsTailText(t *testing.T) {
 	serveEvents(fake, testEvents)
 	r := run(t, fake.socket, "events", "tail", "-n", "2", "--kind", "login", "--since", "30m")
 	wantCode(t, r, ExitOK)
-	want := `2026-11-27T11:00:00Z  admin     idp.add       -         -             uid:0  object=corp
-2026-11-27T11:05:00Z  login     login         block     sf            alice@example.com  ip=203.0.113.9 device=unmanaged policies=block-unmanaged,audit reason="policy block-unmanaged: device is unmanaged"
+	want := `2026-11-27T11:00:00Z  admin     idp.add          -         -             uid:0  object=corp
+2026-11-27T11:05:00Z  login     login            block     sf            alice@example.com  ip=203.0.113.9 device=unmanaged policies=block-unmanaged,audit reason="policy block-unmanaged: device is unmanaged"
 `
 	if r.Stdout != want {
 		t.Errorf("stdout:\n%s", diff(r.Stdout, want))
