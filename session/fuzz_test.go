@@ -38,7 +38,7 @@ func FuzzHeaders(f *testing.F) {
 	f.Fuzz(func(t *testing.T, cookie, csp string) {
 		for _, r := range rs {
 			got := r.RewriteSetCookie(cookie)
-			if strings.Count(got, ";") > strings.Count(cookie, ";") {
+			if got != "" && strings.Count(got, ";") > strings.Count(cookie, ";") {
 				t.Errorf("attributes added: %q -> %q", cookie, got)
 			}
 			r.RewriteCSP(csp)

@@ -151,7 +151,7 @@ var droppedResponseHeaders = []string{
 // RewriteResponseHeader prepares the headers of an app response for the
 // browser: hop-by-hop headers removed, URLs in Location, Content-Location,
 // Refresh, Link, CORS and reporting headers mapped to proxy hosts,
-// Set-Cookie domains mapped (see RewriteSetCookie), Content-Security-Policy
+// Set-Cookie domains mapped or the cookie dropped (see RewriteSetCookie), Content-Security-Policy
 // sources mapped (see RewriteCSP), and the headers in
 // droppedResponseHeaders removed. A Set-Cookie for sessionCookie (the
 // proxy's own cookie name) is dropped, so an app cannot overwrite it.
@@ -173,7 +173,9 @@ func (r *Rewriter) RewriteResponseHeader(h http.Header, sessionCookie string) {
 			if sessionCookie != "" && textproto.TrimString(name) == sessionCookie {
 				continue
 			}
-			kept = append(kept, r.RewriteSetCookie(v))
+			if v = r.RewriteSetCookie(v); v != "" {
+				kept = append(kept, v)
+			}
 		}
 		if len(kept) == 0 {
 			h.Del("Set-Cookie")
@@ -208,7 +210,10 @@ func (r *Rewriter) RewriteResponseHeader(h http.Header, sessionCookie string) {
 //     Host-only is the safe scope; an app that sets a cookie on one host
 //     and reads it on another needs suffix mapping.
 //
-// A Domain unrelated to the app is left as it is (the browser rejects it).
+// A cookie whose Domain is unrelated to the app is dropped (RewriteSetCookie
+// returns ""): the browser would refuse it from the real app host, but it
+// would accept Domain=<suffix> from a proxy host, which would let an app
+// toss cookies onto casd's portal and every other app's hosts.
 func (r *Rewriter) RewriteSetCookie(v string) string {
 	parts := strings.Split(v, ";")
 	for i := 1; i < len(parts); i++ {
@@ -217,8 +222,11 @@ func (r *Rewriter) RewriteSetCookie(v string) string {
 			continue
 		}
 		d := strings.ToLower(strings.Trim(textproto.TrimString(val), "."))
+		if d == "" {
+			continue // an empty Domain is ignored by browsers: host-only
+		}
 		if !r.m.related(d) {
-			return v
+			return ""
 		}
 		if r.m.mode == ModeFlat {
 			parts = append(parts[:i], parts[i+1:]...)

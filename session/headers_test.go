@@ -15,8 +15,11 @@ func TestRewriteSetCookie(t *testing.T) {
 		{"ancestor domain", "suffix", "BrowserId=a; Domain=.salesforce.com; Path=/; Expires=Sat, 27 Nov 2027 03:00:00 GMT; Max-Age=31536000; Secure; SameSite=None; Partitioned; Priority=High",
 			"BrowserId=a; Domain=salesforce.com.cas.example.net; Path=/; Expires=Sat, 27 Nov 2027 03:00:00 GMT; Max-Age=31536000; Secure; SameSite=None; Partitioned; Priority=High"},
 		{"exact domain case", "suffix", "a=b; domain=Acme.My.Salesforce.com; HttpOnly", "a=b; domain=acme.my.salesforce.com.cas.example.net; HttpOnly"},
-		{"unrelated domain", "suffix", "a=b; Domain=example.org", "a=b; Domain=example.org"},
-		{"tld refused", "suffix", "a=b; Domain=com", "a=b; Domain=com"},
+		{"unrelated domain dropped", "suffix", "a=b; Domain=example.org", ""},
+		{"suffix domain dropped", "suffix", "a=b; Domain=.cas.example.net", ""},
+		{"suffix domain dropped flat", "flat", "a=b; Domain=cas.example.net", ""},
+		{"tld dropped", "suffix", "a=b; Domain=com", ""},
+		{"empty domain is host-only", "suffix", "a=b; Domain=; Secure", "a=b; Domain=; Secure"},
 		{"flat drops domain", "flat", "a=b; Domain=.force.com; Secure; SameSite=Lax", "a=b; Secure; SameSite=Lax"},
 		{"value with equals", "suffix", "a=b=c; Domain=force.com", "a=b=c; Domain=force.com.cas.example.net"},
 	}
@@ -59,6 +62,7 @@ func sampleResponseHeader() http.Header {
 	h.Add("Set-Cookie", "sid=00D; Domain=.my.salesforce.com; Path=/; Secure; HttpOnly; SameSite=None")
 	h.Add("Set-Cookie", "__Host-ERIC_PROD=1; Path=/; Secure; HttpOnly")
 	h.Add("Set-Cookie", "__cas_session=evil; Path=/")
+	h.Add("Set-Cookie", "toss=1; Domain=cas.example.net; Path=/")
 	h.Add("Set-Cookie", "oinfo=c; Domain=salesforce.com; Max-Age=0; Priority=Medium; Partitioned; Secure")
 	h.Set("Content-Security-Policy", "upgrade-insecure-requests; frame-ancestors 'self' https://*.force.com; connect-src 'self' https://acme.my.salesforce.com wss://*.my.salesforce.com")
 	h.Set("Content-Security-Policy-Report-Only", "script-src 'self' https://*.sfdc-static.com; report-uri /_/csp")
