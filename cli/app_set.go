@@ -82,7 +82,7 @@ session policies; they add to the template's.`,
 	fl.StringArrayVar(&opts.Patch.AddUploadPatterns, "upload-pattern", nil, "Add a URL pattern (RE2) classified as upload (repeatable)")
 	fl.StringVar(&notice, "monitor-notice", "", "Text of the notice shown at the start of a monitored session")
 	fl.BoolVar(&noNotice, "no-monitor-notice", false, "Show no notice at the start of a monitored session")
-	fl.BoolVar(&idpInit, "idp-initiated", true, "Accept IdP-initiated logins (--idp-initiated=false to refuse them)")
+	fl.BoolVar(&idpInit, "idp-initiated", false, "Accept IdP-initiated logins (--idp-initiated=false refuses them)")
 	fl.BoolVar(&signReq, "sign-requests", false, "Sign the AuthnRequests casd relays to the IdP")
 	fl.BoolVar(&signResp, "sign-response", false, "Sign the whole Response, not only the assertion")
 	fl.BoolVar(&requireSign, "require-signed-assertion", false, "Require the IdP to sign the assertion itself")
