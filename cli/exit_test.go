@@ -82,3 +82,17 @@ func TestHelpAndGroupsExitZero(t *testing.T) {
 		}
 	}
 }
+
+// TestFactorySocketSetInCode checks that a Factory pointed at a socket in
+// code (as integration tests do) keeps it when the command tree is built.
+func TestFactorySocketSetInCode(t *testing.T) {
+	fake := newFakeCasd(t)
+	fake.reply("GET /v0/iptags", http.StatusOK, []api.IPTag{})
+	f, ios := testFactory(filepath.Join(t.TempDir(), "env-points-nowhere.sock"))
+	f.Socket = fake.socket
+	root := NewCmdRoot(f)
+	root.SetArgs([]string{"iptag", "list"})
+	if code := ExitCode(Execute(t.Context(), root), ios.ErrOut); code != ExitOK {
+		t.Fatalf("exit %d: %s", code, outString(ios.ErrOut))
+	}
+}

@@ -48,7 +48,7 @@ on a terminal and never when NO_COLOR is set.`,
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.SetIn(f.IOStreams.In)
-	cmd.PersistentFlags().StringVar(&f.Socket, "socket", "", "`PATH` of casd's socket (default $CAS_SOCKET, else the per-user or system default)")
+	cmd.PersistentFlags().StringVar(&f.Socket, "socket", f.Socket, "`PATH` of casd's socket (default $CAS_SOCKET, else the per-user or system default)")
 
 	cmd.AddCommand(
 		newCmdStatus(f, nil),
