@@ -267,13 +267,22 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// fail is the one place an error becomes a response.
+// fail is the one place an error becomes a response. When the response
+// has already begun, it aborts the connection (http.ErrAbortHandler, as
+// httputil.ReverseProxy does) so that the client sees a truncated body as
+// truncated instead of as a complete, shorter file.
 func (p *Proxy) fail(w http.ResponseWriter, r *http.Request, status int, err error) {
-	if errors.Is(err, context.Canceled) {
-		return
+	canceled := errors.Is(err, context.Canceled)
+	if !canceled {
+		p.cfg.Logger.Error("session proxy", "host", r.Host, "path", r.URL.Path, "err", err)
 	}
-	p.cfg.Logger.Error("session proxy", "host", r.Host, "path", r.URL.Path, "err", err)
-	http.Error(w, http.StatusText(status), status)
+	var sent errSent
+	if errors.As(err, &sent) {
+		panic(http.ErrAbortHandler)
+	}
+	if !canceled {
+		http.Error(w, http.StatusText(status), status)
+	}
 }
 
 // errSent marks a failure after the response has begun: nothing more can

@@ -517,3 +517,31 @@ func TestProxyMemoryBounded(t *testing.T) {
 		})
 	}
 }
+
+// TestProxyTruncatedUpstream checks that a body cut off by the app reaches
+// the client as an error, not as a complete shorter file.
+func TestProxyTruncatedUpstream(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.Transport = &cannedTransport{
+			header: http.Header{"Content-Type": {"text/html"}},
+			body: func() io.Reader {
+				return io.MultiReader(bytes.NewReader(samplePage(100<<10)), iotestErrReader{})
+			},
+			size: -1,
+		}
+	})
+	req, _ := http.NewRequest("GET", sf+"/home", nil)
+	req.Header.Set("Cookie", "__cas_session=tok-sf")
+	resp, err := h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if _, err := io.ReadAll(resp.Body); err == nil {
+		t.Error("truncated body read without error")
+	}
+}
+
+type iotestErrReader struct{}
+
+func (iotestErrReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
