@@ -1,12 +1,3 @@
-// Package session implements session control, the data plane of casd after a
-// monitor decision: it maps app hosts to proxy hosts and back, rewrites
-// requests and responses (headers, cookies and streaming bodies), classifies
-// each request as an activity (view, download, upload, export) and enforces
-// the decision a policy takes on it (allow, block, protect, log).
-//
-// The package imports no other package of the project: sessions, decisions,
-// events and content scanning reach it through the small interfaces declared
-// in proxy.go, which the daemon adapts to store/ and policy/.
 package session
 
 import (
