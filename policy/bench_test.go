@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -100,5 +101,45 @@ func TestDecideAllocations(t *testing.T) {
 	empty := mustCompile(t, nil, Defaults{})
 	if n := testing.AllocsPerRun(100, func() { empty.Decide(ctx) }); n != 0 {
 		t.Errorf("Decide with no match allocates %v times, want 0", n)
+	}
+}
+
+func BenchmarkDecideIntoAccess1000(b *testing.B) {
+	s, err := Compile(benchPolicies(1000), benchEnv(), Defaults{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := baseContext()
+	ctx.App = "app07"
+	ctx.Normalize()
+	var d Decision
+	b.ReportAllocs()
+	for b.Loop() {
+		s.DecideInto(ctx, &d)
+	}
+}
+
+func TestDecideIntoReuses(t *testing.T) {
+	s, err := Compile(benchPolicies(1000), benchEnv(), Defaults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := baseContext()
+	ctx.App = "app07"
+	ctx.Normalize()
+	var d Decision
+	s.DecideInto(ctx, &d)
+	if !reflect.DeepEqual(d, s.Decide(ctx)) {
+		t.Fatal("DecideInto and Decide differ")
+	}
+	if n := testing.AllocsPerRun(100, func() { s.DecideInto(ctx, &d) }); n != 0 {
+		t.Errorf("DecideInto allocates %v times, want 0", n)
+	}
+	other := baseContext()
+	other.App = "app08"
+	other.User = "zed@nowhere.example"
+	s.DecideInto(other, &d)
+	if !reflect.DeepEqual(d, s.Decide(other)) {
+		t.Error("reused Decision kept stale fields")
 	}
 }

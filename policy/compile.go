@@ -59,6 +59,10 @@ type compiled struct {
 	checks     []check // in evaluation order
 	apps       []string
 	hasDevice  bool
+	fast       []check   // checks but the enumerated ones
+	enumInc    [5]uint32 // per enumerated filter with an include list
+	nEnum      int
+	enumExc    uint32 // excluded enumerated values
 	hasContent bool
 	reason     [2]string // by fallback
 	would      [2]string
@@ -308,6 +312,7 @@ func compilePolicy(p *Policy, env Env, detectors map[string]Detector) (*compiled
 		c.hasContent = true
 	}
 	slices.SortStableFunc(c.checks, func(a, b check) int { return cmp.Compare(a.f, b.f) })
+	c.splitEnum(f)
 	c.hasDevice = !f.Device.IsZero() || !f.DeviceCert.IsZero()
 	for i, a := range []Action{c.action, c.fallback} {
 		c.reason[i] = fmt.Sprintf("policy %q (priority %d) matched: %s", c.name, c.priority, a)

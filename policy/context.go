@@ -110,6 +110,7 @@ type evalCtx struct {
 	mime     string
 	size     int64
 	hasFile  bool
+	bits     uint32 // enumerated values, see contextBits
 }
 
 // prepare fills e from c.
@@ -150,6 +151,7 @@ func (e *evalCtx) prepare(c *Context, cfg *UAConfig) {
 		e.hasCert = true
 		e.subject, e.issuer = strings.ToLower(c.Cert.Subject), strings.ToLower(c.Cert.Issuer)
 	}
+	e.bits = contextBits(e)
 	if f := c.File; f != nil {
 		e.hasFile = true
 		e.fileName = strings.ToLower(f.Name)

@@ -52,8 +52,16 @@ const maxStackHits = 32
 // matches reports whether the policy matches, and whether only through the
 // content fallback.
 func (c *compiled) matches(e *evalCtx, skipContent bool) (ok bool, fb int) {
-	for i := range c.checks {
-		ch := &c.checks[i]
+	if e.bits&c.enumExc != 0 {
+		return false, 0
+	}
+	for i := range c.nEnum {
+		if e.bits&c.enumInc[i] == 0 {
+			return false, 0
+		}
+	}
+	for i := range c.fast {
+		ch := &c.fast[i]
 		if skipContent && ch.f == fContent {
 			continue
 		}
@@ -69,13 +77,26 @@ func (c *compiled) matches(e *evalCtx, skipContent bool) (ok bool, fb int) {
 }
 
 // Decide evaluates ctx against the enabled policies of ctx.Kind. The
-// matching itself does not allocate; the result allocates its Matches slice
-// (one allocation, none when nothing matched), and preparing the context
-// allocates only for non-lower-case strings (see Context.Normalize) or an
-// unparsed user agent. A context of an unknown kind is blocked.
+// matching loop does not allocate; the result allocates its Matches slice
+// once (not at all when nothing matched; more than once only past 32
+// matches). Preparing the context allocates only for non-lower-case strings
+// (see Context.Normalize) or an unparsed user agent. A context of an
+// unknown kind is blocked.
 func (s *Set) Decide(ctx *Context) Decision {
+	var d Decision
+	s.DecideInto(ctx, &d)
+	return d
+}
+
+// DecideInto is Decide writing into d and reusing the capacity of
+// d.Matches, so that a caller recycling Decisions (a sync.Pool) decides
+// without allocating.
+func (s *Set) DecideInto(ctx *Context, d *Decision) {
+	matches := d.Matches[:0]
+	*d = Decision{}
 	if ctx.Kind != KindAccess && ctx.Kind != KindSession {
-		return Decision{Action: ActionBlock, Reason: fmt.Sprintf("invalid context kind %q", ctx.Kind)}
+		d.Action, d.Reason = ActionBlock, "invalid context kind "+strconvQuote(string(ctx.Kind))
+		return
 	}
 	var e evalCtx
 	e.prepare(ctx, &s.ua)
@@ -102,7 +123,7 @@ func (s *Set) Decide(ctx *Context) Decision {
 			best, bestRank = len(hits)-1, r
 		}
 	}
-	d := Decision{Action: s.defaults[slot], Reason: s.defReason[slot], Default: true}
+	d.Action, d.Reason, d.Default = s.defaults[slot], s.defReason[slot], true
 	if best >= 0 {
 		h := hits[best]
 		d.Action, d.Policy, d.Reason, d.Default = h.c.action, h.c.name, h.c.reason[h.fb], false
@@ -114,21 +135,27 @@ func (s *Set) Decide(ctx *Context) Decision {
 			d.Recipients = h.c.recipients
 		}
 	}
-	if len(hits) > 0 {
-		d.Matches = make([]Match, len(hits))
-		for i, h := range hits {
-			m := Match{Policy: h.c.name, Action: h.c.action, LogOnly: h.c.logOnly, Priority: h.c.priority, Fallback: h.fb == 1}
-			if h.fb == 1 {
-				m.Action = h.c.fallback
-			}
-			if h.c.logOnly {
-				m.WouldAction = h.c.would[h.fb]
-			}
-			d.Matches[i] = m
-		}
+	if len(hits) == 0 {
+		return
 	}
-	return d
+	if cap(matches) < len(hits) {
+		matches = make([]Match, 0, len(hits))
+	}
+	for _, h := range hits {
+		m := Match{Policy: h.c.name, Action: h.c.action, LogOnly: h.c.logOnly, Priority: h.c.priority, Fallback: h.fb == 1}
+		if h.fb == 1 {
+			m.Action = h.c.fallback
+		}
+		if h.c.logOnly {
+			m.WouldAction = h.c.would[h.fb]
+		}
+		matches = append(matches, m)
+	}
+	d.Matches = matches
 }
+
+// strconvQuote quotes s for a reason (kept out of the hot path).
+func strconvQuote(s string) string { return fmt.Sprintf("%q", s) }
 
 // NeedsContent reports whether some enabled session policy whose other
 // filters match ctx has a content filter, so that the daemon should spool

@@ -29,8 +29,11 @@
 //	users: {exclude: ["bob@example.com"]}
 //	apps: [salesforce]          # same as apps: {include: [salesforce]}
 //
-// Filters are evaluated in a fixed order, cheapest first (see filterOrder in
-// compile.go); Explain reports the first one that excluded a policy.
+// Filters are evaluated in a fixed order, cheapest first (the field
+// constants in match.go); Explain reports the first one that excluded a
+// policy. Matching is case-insensitive for everything but app and IP tag
+// names. Values a context lacks (no email domain, no certificate, no file)
+// never match an include list and never match an exclude list.
 //
 // # Decisions
 //
