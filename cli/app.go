@@ -194,7 +194,7 @@ func appOnboardRun(opts *AppOnboardOptions) error {
 	if len(ob.Steps) > 0 {
 		fmt.Fprintf(out, "\n%s\n", cs.Bold("Next steps:"))
 		for i, s := range ob.Steps {
-			fmt.Fprintf(out, "  %d. %s\n", i+1, s)
+			fmt.Fprintf(out, "  %d. %s\n", i+1, sanitize(s))
 		}
 	}
 	return nil

@@ -94,7 +94,7 @@ func caAddRun(opts *CAAddOptions) error {
 	if opts.JSON {
 		return printJSON(opts.IO, ca)
 	}
-	fmt.Fprintf(opts.IO.Out, "Added CA %s (%s, SHA-256 %s)\n", ca.Name, ca.Subject, ca.Fingerprint)
+	fmt.Fprintf(opts.IO.Out, "Added CA %s (%s, SHA-256 %s)\n", sanitize(ca.Name), sanitize(ca.Subject), ca.Fingerprint)
 	return nil
 }
 
@@ -311,7 +311,7 @@ func caCreateRun(opts *CACreateOptions) error {
 	if opts.JSON {
 		return printJSON(opts.IO, ca)
 	}
-	fmt.Fprintf(opts.IO.Out, "Created CA %s (%s)\nWrote %s\n", ca.Name, ca.Subject, path)
+	fmt.Fprintf(opts.IO.Out, "Created CA %s (%s)\nWrote %s\n", sanitize(ca.Name), sanitize(ca.Subject), path)
 	return nil
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -215,7 +217,8 @@ func (l *eventLines) Write(ev api.Event) error {
 		if s == "" {
 			s = "-"
 		}
-		pad := max(width-len(s), 0)
+		s = sanitize(s)
+		pad := max(width-utf8.RuneCountInString(s), 0)
 		b.WriteString(style(s))
 		b.WriteString(strings.Repeat(" ", pad+2))
 	}
@@ -230,8 +233,8 @@ func (l *eventLines) Write(ev api.Event) error {
 		if v == "" {
 			return
 		}
-		if strings.ContainsAny(v, " \t\"=") {
-			v = strconv.Quote(v)
+		if strings.IndexFunc(v, needsQuote) >= 0 {
+			v = strconv.Quote(v) // also escapes control characters
 		}
 		b.WriteString(l.cs.Gray(k + "="))
 		b.WriteString(v)
@@ -307,4 +310,10 @@ func eventsExportRun(opts *EventsExportOptions) error {
 		return err
 	}
 	return c.ExportEvents(opts.Ctx, q, opts.IO.Out)
+}
+
+// needsQuote reports whether r makes a key=value value ambiguous or unsafe
+// to print unquoted.
+func needsQuote(r rune) bool {
+	return r == ' ' || r == '"' || r == '=' || !unicode.IsPrint(r)
 }

@@ -51,19 +51,19 @@ func ExitCode(err error, w io.Writer) int {
 		fmt.Fprintln(w, "cas: start casd, or point cas at its socket with --socket or CAS_SOCKET")
 		return ExitUnreachable
 	case errors.As(err, &fe):
-		fmt.Fprintf(w, "cas: %v\n", err)
+		fmt.Fprintf(w, "cas: %s\n", sanitizeLines(err.Error()))
 		if fe.Cmd != "" {
 			fmt.Fprintf(w, "Run '%s --help' for usage.\n", fe.Cmd)
 		}
 		return ExitUsage
 	case errors.As(err, &ae):
-		fmt.Fprintf(w, "cas: %s\n", ae.Message)
+		fmt.Fprintf(w, "cas: %s\n", sanitizeLines(ae.Message))
 		return ExitError
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(w, "cas: interrupted")
 		return ExitError
 	default:
-		fmt.Fprintf(w, "cas: %v\n", err)
+		fmt.Fprintf(w, "cas: %s\n", sanitizeLines(err.Error()))
 		return ExitError
 	}
 }

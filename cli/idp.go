@@ -99,7 +99,7 @@ func idpAddRun(opts *IdPAddOptions) error {
 	if opts.JSON {
 		return printJSON(opts.IO, idp)
 	}
-	fmt.Fprintf(opts.IO.Out, "Added IdP %s (%s, %d signing certificate(s))\n", idp.Name, idp.EntityID, len(idp.Certs))
+	fmt.Fprintf(opts.IO.Out, "Added IdP %s (%s, %d signing certificate(s))\n", sanitize(idp.Name), sanitize(idp.EntityID), len(idp.Certs))
 	return nil
 }
 

@@ -109,6 +109,7 @@ type tablePrinter struct {
 	ios     *IOStreams
 	headers []string
 	rows    [][]string
+	styles  map[int]func(string) string
 }
 
 func newTable(ios *IOStreams, headers ...string) *tablePrinter {
@@ -116,15 +117,24 @@ func newTable(ios *IOStreams, headers ...string) *tablePrinter {
 }
 
 // AddRow adds one row; empty cells print as "-" so columns stay countable.
+// Cells are sanitized: they often hold text from outside.
 func (t *tablePrinter) AddRow(cells ...string) {
 	row := make([]string, len(cells))
 	for i, c := range cells {
 		if c == "" {
 			c = "-"
 		}
-		row[i] = c
+		row[i] = sanitize(c)
 	}
 	t.rows = append(t.rows, row)
+}
+
+// ColumnStyle styles the cells of column col on a terminal.
+func (t *tablePrinter) ColumnStyle(col int, style func(string) string) {
+	if t.styles == nil {
+		t.styles = map[int]func(string) string{}
+	}
+	t.styles[col] = style
 }
 
 // Render writes the table.
@@ -142,6 +152,18 @@ func (t *tablePrinter) Render() error {
 	for i, h := range t.headers {
 		headers[i] = cs.Bold(h)
 	}
+	rows := t.rows
+	if len(t.styles) > 0 {
+		rows = make([][]string, len(t.rows))
+		for i, r := range t.rows {
+			rows[i] = append([]string(nil), r...)
+			for col, style := range t.styles {
+				if col < len(r) {
+					rows[i][col] = style(r[col])
+				}
+			}
+		}
+	}
 	cell := lipgloss.NewStyle().Padding(0, 1)
 	tb := table.New().
 		Border(lipgloss.NormalBorder()).
@@ -149,7 +171,7 @@ func (t *tablePrinter) Render() error {
 		BorderHeader(true).BorderColumn(true).
 		StyleFunc(func(row, col int) lipgloss.Style { return cell }).
 		Headers(headers...).
-		Rows(t.rows...)
+		Rows(rows...)
 	_, err := fmt.Fprintln(t.ios.Out, tb.Render())
 	return err
 }
@@ -162,8 +184,13 @@ type detailPrinter struct {
 
 func newDetail(ios *IOStreams) *detailPrinter { return &detailPrinter{ios: ios} }
 
-// Add adds a line; an empty value prints as "-".
+// Add adds a line; an empty value prints as "-". The value is sanitized.
 func (d *detailPrinter) Add(key, value string) {
+	d.AddStyled(key, sanitize(value))
+}
+
+// AddStyled adds a line whose value the caller has sanitized and styled.
+func (d *detailPrinter) AddStyled(key, value string) {
 	if value == "" {
 		value = "-"
 	}
@@ -180,7 +207,7 @@ func (d *detailPrinter) AddList(key string, values []string) {
 		if i > 0 {
 			key = ""
 		}
-		d.pairs = append(d.pairs, [2]string{key, v})
+		d.pairs = append(d.pairs, [2]string{key, sanitize(v)})
 	}
 }
 

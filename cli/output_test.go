@@ -125,3 +125,42 @@ func TestEveryDataCommandHasJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestSanitize(t *testing.T) {
+	for in, want := range map[string]string{
+		"alice@example.com":    "alice@example.com",
+		"évelyne 日本":           "évelyne 日本",
+		"evil\x1b]0;owned\x07": `evil\x1b]0;owned\a`,
+		"a\nb\tc\rd":           `a\nb\tc\rd`,
+		"admin\u202egnp.exe":   `admin\u202egnp.exe`,
+		"c1\u009bcontrol":      `c1\u009bcontrol`,
+		"bad utf8 \xff":        "bad utf8 \ufffd",
+	} {
+		if got := sanitize(in); got != want {
+			t.Errorf("sanitize(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestUntrustedTextIsEscaped feeds control characters through the places
+// where outside text reaches a terminal: event lines, tables, details and
+// error messages.
+func TestUntrustedTextIsEscaped(t *testing.T) {
+	fake := newFakeCasd(t)
+	evil := "mallory\x1b[2J\x1b]0;owned\x07"
+	serveEvents(fake, []api.Event{{ID: 1, Kind: "login", User: evil, UserAgent: "x", Object: "report\x1b[31m.csv", Reason: "ok"}})
+	fake.reply("GET /v0/idps", http.StatusOK, []api.IdP{{Name: "corp", EntityID: evil}})
+	fake.reply("GET /v0/idps/corp", http.StatusOK, api.IdP{Name: "corp", EntityID: evil})
+	fake.fail("DELETE /v0/idps/{name}", http.StatusNotFound, api.CodeNotFound, "no IdP named "+evil)
+	for _, args := range [][]string{{"events", "tail"}, {"idp", "list"}, {"idp", "show", "corp"}, {"idp", "rm", "x"}} {
+		for _, tty := range []bool{false, true} {
+			r := runWith(t, t.Context(), fake.socket, func(ios *IOStreams) { ios.SetStdoutTTY(tty) }, args...)
+			if strings.ContainsAny(r.Stdout+r.Stderr, "\x1b\x07") {
+				t.Errorf("cas %v (tty %v) printed raw control characters:\n%q\n%q", args, tty, r.Stdout, r.Stderr)
+			}
+			if !strings.Contains(r.Stdout+r.Stderr, `mallory\x1b[2J`) {
+				t.Errorf("cas %v (tty %v): the escaped text is missing:\n%q\n%q", args, tty, r.Stdout, r.Stderr)
+			}
+		}
+	}
+}

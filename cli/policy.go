@@ -225,8 +225,9 @@ func policyListRun(opts *PolicyListOptions) error {
 		case p.LogOnly:
 			state = "log-only"
 		}
-		t.AddRow(p.Name, string(p.Kind), strconv.Itoa(p.Priority), cs.Decision(string(p.Action)), state, strings.Join(filterSummary(p.Filters), " "))
+		t.AddRow(p.Name, string(p.Kind), strconv.Itoa(p.Priority), string(p.Action), state, strings.Join(filterSummary(p.Filters), " "))
 	}
+	t.ColumnStyle(3, cs.Decision)
 	return t.Render()
 }
 

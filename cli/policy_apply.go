@@ -94,6 +94,7 @@ func printPlan(ios *IOStreams, res *api.ApplyResult, dryRun bool) error {
 	for _, ch := range p.Change {
 		fmt.Fprintf(out, "%s policy %s:\n", cs.Yellow(change), ch.Name)
 		for _, l := range strings.Split(strings.TrimSuffix(ch.Diff, "\n"), "\n") {
+			l = sanitize(l)
 			switch {
 			case strings.HasPrefix(l, "+"):
 				l = cs.Green(l)

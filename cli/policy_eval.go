@@ -161,7 +161,7 @@ func printExplanation(ios *IOStreams, res *api.PolicyTestResult) error {
 		decided += " (fallback: content too large to inspect)"
 	}
 	dp := newDetail(ios)
-	dp.Add("Decision", cs.Decision(string(d.Action))+" ("+decided+")")
+	dp.AddStyled("Decision", cs.Decision(sanitize(string(d.Action)))+" ("+sanitize(decided)+")")
 	dp.Add("Reason", d.Reason)
 	if d.Message != "" {
 		dp.Add("Message", d.Message)

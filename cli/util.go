@@ -4,7 +4,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Small helpers shared by the nouns.
@@ -22,7 +25,7 @@ func readInput(ios *IOStreams, path string) ([]byte, error) {
 func printWarnings(ios *IOStreams, ws []string) {
 	cs := ios.ColorScheme()
 	for _, w := range ws {
-		fmt.Fprintf(ios.ErrOut, "%s %s\n", cs.Yellow("cas: warning:"), w)
+		fmt.Fprintf(ios.ErrOut, "%s %s\n", cs.Yellow("cas: warning:"), sanitize(w))
 	}
 }
 
@@ -80,4 +83,37 @@ func splitValues(vs []string) []string {
 		}
 	}
 	return out
+}
+
+// sanitize makes text from outside (user names, user agents, file names,
+// metadata) safe to print on a terminal: control characters, which could
+// move the cursor, retitle the window or hide text, and bidirectional
+// overrides are shown escaped (\x1b, \n, \u202e) instead.
+func sanitize(s string) string {
+	if strings.IndexFunc(s, unsafeRune) < 0 {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unsafeRune(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+func unsafeRune(r rune) bool {
+	return r < 0x20 || (r >= 0x7f && r < 0xa0) || r == utf8.RuneError || unicode.Is(unicode.Bidi_Control, r)
+}
+
+// sanitizeLines is sanitize for multi-line messages: newlines stay.
+func sanitizeLines(s string) string {
+	lines := strings.Split(s, "\n")
+	for i, l := range lines {
+		lines[i] = sanitize(l)
+	}
+	return strings.Join(lines, "\n")
 }
