@@ -39,6 +39,7 @@ const fakePage = `<!DOCTYPE html>
 `
 
 func (a *fakeApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Proto", r.Proto)
 	switch r.URL.Path {
 	case "/home", "/home.gz", "/home.br":
 		page := strings.Replace(fakePage, "HOST", r.Host, 1)

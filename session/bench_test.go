@@ -130,5 +130,8 @@ func BenchmarkProxyHTML(b *testing.B) {
 	for b.Loop() {
 		w := &discardWriter{h: http.Header{}}
 		p.ServeHTTP(w, r)
+		if w.code != 200 || w.n < int64(len(page)) {
+			b.Fatalf("status %d, %d bytes", w.code, w.n)
+		}
 	}
 }
