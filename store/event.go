@@ -227,6 +227,12 @@ func (db *DB) AppendEvents(ctx context.Context, evs []Event) ([]int64, error) {
 			return nil, err
 		}
 	}
+	return db.appendValidated(ctx, evs)
+}
+
+// appendValidated is AppendEvents for events already validated (the writer
+// validates in the caller's goroutine, off its own critical path).
+func (db *DB) appendValidated(ctx context.Context, evs []Event) ([]int64, error) {
 	if len(evs) == 0 {
 		return nil, nil
 	}

@@ -278,11 +278,11 @@ func (w *EventWriter) commit(batch []writeReq) {
 	for i, r := range batch {
 		evs[i] = r.ev
 	}
-	ids, err := w.db.AppendEvents(context.Background(), evs)
+	ids, err := w.db.appendValidated(context.Background(), evs)
 	for i := 0; err != nil && ErrorCode(err) == EINTERNAL && i < len(commitRetries); i++ {
 		w.db.log.Warn("store: event batch failed, retrying", "events", len(evs), "err", err)
 		time.Sleep(commitRetries[i])
-		ids, err = w.db.AppendEvents(context.Background(), evs)
+		ids, err = w.db.appendValidated(context.Background(), evs)
 	}
 	if err != nil {
 		w.err = err

@@ -232,6 +232,9 @@ func TestWriterDurableAcrossKill(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	// A child that stops acknowledging must fail the test, not hang it.
+	watchdog := time.AfterFunc(2*time.Minute, func() { cmd.Process.Kill() })
+	defer watchdog.Stop()
 	var acked []int64
 	sc := bufio.NewScanner(out)
 	for sc.Scan() && len(acked) < 500 {
@@ -277,10 +280,13 @@ func crashChild() {
 	ctx := context.Background()
 	go func() {
 		for {
-			for range 200 {
+			// Busy, but never a full queue, so acknowledgements keep
+			// coming even on a slow (race-enabled) build.
+			if len(w.queue) < 500 {
 				w.Append(Event{Kind: KindActivity, Object: "background"})
+				continue
 			}
-			time.Sleep(time.Millisecond) // busy, but not a full queue
+			time.Sleep(time.Millisecond)
 		}
 	}()
 	for {
