@@ -13,7 +13,7 @@ import (
 // IdPMetadata returns SAML metadata for an IdP with a fresh signing
 // certificate valid for validity (negative: expired), and the
 // certificate's and key's PEM.
-func IdPMetadata(t *testing.T, entityID, ssoURL string, validity time.Duration) (xml string, certPEM, keyPEM []byte) {
+func IdPMetadata(t testing.TB, entityID, ssoURL string, validity time.Duration) (xml string, certPEM, keyPEM []byte) {
 	t.Helper()
 	now := time.Now()
 	notBefore := now

@@ -19,11 +19,11 @@ type TestIdP struct {
 	SSOURL   string
 	Metadata string
 	signer   saml.Signer
-	t        *testing.T
+	t        testing.TB
 }
 
 // NewTestIdP makes an IdP with a fresh RSA-2048 signing key.
-func NewTestIdP(t *testing.T, entityID, ssoURL string) *TestIdP {
+func NewTestIdP(t testing.TB, entityID, ssoURL string) *TestIdP {
 	t.Helper()
 	md, certPEM, keyPEM := IdPMetadata(t, entityID, ssoURL, 365*24*time.Hour)
 	cert, key, err := pki.ParseKeyPair(certPEM, keyPEM)
