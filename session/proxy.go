@@ -1,6 +1,7 @@
 package session
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -429,7 +430,21 @@ func (p *Proxy) rewriteRequestBody(out *http.Request) error {
 
 // respond sends the app's response to the client, rewritten.
 func (p *Proxy) respond(x *exchange, resp *http.Response) error {
-	rewrite := ShouldRewriteResponse(x.r.Method, resp)
+	rewrite := ShouldRewriteResponse(x.r.Method, resp) && resp.ContentLength != 0
+	if rewrite && resp.Header.Get("Content-Encoding") != "" {
+		// An empty body, or one that is not gzip although it says so,
+		// passes as it is rather than failing in the decoder.
+		br := bufio.NewReader(resp.Body)
+		head, _ := br.Peek(2)
+		enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
+		if len(head) == 0 || (enc == "gzip" || enc == "x-gzip") && (len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b) {
+			rewrite = false
+		}
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{br, resp.Body}
+	}
 	p.cfg.Rewriter.RewriteResponseHeader(resp.Header, p.cfg.SessionCookie)
 	h := x.w.Header()
 	for k, v := range resp.Header {

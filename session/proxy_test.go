@@ -545,3 +545,30 @@ func TestProxyTruncatedUpstream(t *testing.T) {
 type iotestErrReader struct{}
 
 func (iotestErrReader) Read([]byte) (int, error) { return 0, io.ErrUnexpectedEOF }
+
+// TestProxyOddEncodings checks that an empty encoded body and a body that
+// is not the gzip its header claims pass untouched instead of failing.
+func TestProxyOddEncodings(t *testing.T) {
+	tests := []struct {
+		name, enc, body string
+	}{
+		{"empty gzip", "gzip", ""},
+		{"empty br", "br", ""},
+		{"plain claiming gzip", "gzip", "<p>acme.my.salesforce.com</p>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.Transport = &cannedTransport{
+					header: http.Header{"Content-Type": {"text/html"}, "Content-Encoding": {tt.enc}},
+					body:   func() io.Reader { return strings.NewReader(tt.body) },
+					size:   -1,
+				}
+			})
+			resp, b := h.do("GET", sf+"/x", nil, nil)
+			if resp.StatusCode != 200 || string(b) != tt.body {
+				t.Errorf("status %d, body %q", resp.StatusCode, b)
+			}
+		})
+	}
+}
