@@ -66,7 +66,7 @@ func routeAll(addr string) *http.Transport {
 }
 
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	app     *fakeApp
 	proxy   *Proxy
 	events  *eventLog
@@ -77,7 +77,7 @@ type harness struct {
 	scanned int
 }
 
-func newHarness(t *testing.T, mutate func(*Config)) *harness {
+func newHarness(t testing.TB, mutate func(*Config)) *harness {
 	t.Helper()
 	h := &harness{t: t, app: &fakeApp{}, events: &eventLog{}, tmp: t.TempDir()}
 	h.decide = func(Activity) Decision { return Decision{Action: ActionAllow} }
