@@ -272,3 +272,41 @@ func TestPropertyDecideAgreesWithExplain(t *testing.T) {
 	}
 	t.Logf("%d of %d random decisions made by a policy", decided, total)
 }
+
+// TestConcurrentDecide shares one Set between goroutines (run with -race).
+func TestConcurrentDecide(t *testing.T) {
+	w := &randomWorld{r: newRand(13)}
+	var ps []Policy
+	for i := range 50 {
+		ps = append(ps, w.policy(i))
+	}
+	s := mustCompile(t, ps, Defaults{})
+	ctxs := make([]*Context, 50)
+	want := make([]Decision, len(ctxs))
+	for i := range ctxs {
+		ctxs[i] = w.context()
+		want[i] = s.Decide(ctxs[i])
+	}
+	done := make(chan error, 4)
+	for range 4 {
+		go func() {
+			for round := range 20 {
+				for i, c := range ctxs {
+					if d := s.Decide(c); !reflect.DeepEqual(d, want[i]) {
+						done <- fmt.Errorf("round %d context %d: decision changed", round, i)
+						return
+					}
+					s.Explain(c)
+					s.NeedsContent(c)
+					s.NeedsDevice(c.App)
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
