@@ -48,6 +48,7 @@ func (a *fakeApp) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Add("Set-Cookie", "__Host-ERIC=1; Path=/; Secure; HttpOnly")
 		w.Header().Set("Content-Security-Policy", "frame-ancestors 'self' https://*.force.com; connect-src 'self' wss://*.my.salesforce.com")
 		w.Header().Set("Strict-Transport-Security", "max-age=63072000; includeSubDomains")
+		w.Header().Set("ETag", `"v1"`)
 		var out io.Writer = w
 		var closer io.Closer
 		switch {

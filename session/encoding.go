@@ -177,9 +177,10 @@ type onlyReader struct{ io.Reader }
 
 // ShouldRewriteResponse reports whether the body of resp, answering a
 // request with method, is to be rewritten: not for HEAD, not for 1xx, 204
-// and 304 responses, only for a Rewritable type and a SupportedEncoding.
+// and 304 responses, not for 206 (the bytes must match Content-Range),
+// only for a Rewritable type and a SupportedEncoding.
 func ShouldRewriteResponse(method string, resp *http.Response) bool {
-	if method == http.MethodHead || resp.StatusCode < 200 ||
+	if method == http.MethodHead || resp.StatusCode < 200 || resp.StatusCode == http.StatusPartialContent ||
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
 		return false
 	}

@@ -155,6 +155,7 @@ func TestShouldRewriteResponse(t *testing.T) {
 		{"head", "HEAD", mk(200, "text/html", ""), false},
 		{"204", "GET", mk(204, "text/html", ""), false},
 		{"304", "GET", mk(304, "text/html", ""), false},
+		{"206", "GET", mk(206, "text/html", ""), false},
 		{"101", "GET", mk(101, "text/html", ""), false},
 		{"stacked", "GET", mk(200, "text/html", "gzip, br"), false},
 		{"zstd", "GET", mk(200, "text/html", "zstd"), false},

@@ -458,10 +458,15 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 		p.record(x)
 	}
 	if rewrite {
-		h.Del("Content-Length")
-		h.Del("Content-MD5")
-		h.Del("Digest")
-		h.Del("Etag") // the representation changed; a weak tag would do, none is simpler
+		for _, k := range []string{"Content-Length", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest"} {
+			h.Del(k)
+		}
+		// The bytes changed but not the meaning: a weak tag keeps
+		// revalidation (If-None-Match compares weakly, so the app still
+		// answers 304 for its own tag).
+		if et := h.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
+			h.Set("Etag", "W/"+et)
+		}
 		x.w.WriteHeader(resp.StatusCode)
 		if _, err := p.cfg.Rewriter.RewriteBody(Response, resp.Header.Get("Content-Encoding"), x.w, resp.Body); err != nil {
 			return errSent{err}

@@ -166,6 +166,9 @@ func TestProxyPage(t *testing.T) {
 	if got := resp.Header.Values("Set-Cookie"); len(got) != 2 || !strings.Contains(got[0], "Domain=salesforce.com.cas.example.net;") || got[1] != "__Host-ERIC=1; Path=/; Secure; HttpOnly" {
 		t.Errorf("Set-Cookie = %q", got)
 	}
+	if resp.Header.Get("Etag") != `W/"v1"` {
+		t.Errorf("ETag = %q, want the weak form", resp.Header.Get("Etag"))
+	}
 	if resp.Header.Get("Strict-Transport-Security") != "" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "https://*.force.com.cas.example.net") {
 		t.Errorf("security headers not rewritten: %v", resp.Header)
 	}
