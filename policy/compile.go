@@ -11,8 +11,8 @@ import (
 // Defaults are the actions taken when no enforcing policy matches; empty
 // means allow.
 type Defaults struct {
-	Access  Action `json:"access,omitempty"`
-	Session Action `json:"session,omitempty"`
+	Access  Action `json:"access,omitempty"`  // allow, block or monitor
+	Session Action `json:"session,omitempty"` // allow or block
 }
 
 // Set is a compiled, immutable set of policies, safe for concurrent use.

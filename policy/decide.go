@@ -30,10 +30,10 @@ type Decision struct {
 
 // Match is one policy that matched.
 type Match struct {
-	Policy   string `json:"policy"`
-	Action   Action `json:"action"`
-	LogOnly  bool   `json:"log_only,omitempty"`
-	Priority int    `json:"priority"`
+	Policy   string `json:"policy"`             // the policy's name
+	Action   Action `json:"action"`             // its action (or fallback)
+	LogOnly  bool   `json:"log_only,omitempty"` // it only records
+	Priority int    `json:"priority"`           // lower is higher
 	// WouldAction is "would_<action>" for a log-only policy, else empty.
 	WouldAction string `json:"would_action,omitempty"`
 	// Fallback is set when Action is the policy's fallback action.
@@ -180,9 +180,9 @@ func (s *Set) NeedsContent(ctx *Context) bool {
 // Explanation says, for every policy of the context's kind, whether it
 // matched and, if not, which filter excluded it.
 type Explanation struct {
-	Kind     Kind           `json:"kind"`
-	Decision Decision       `json:"decision"`
-	Policies []PolicyResult `json:"policies"`
+	Kind     Kind           `json:"kind"`     // the context's kind
+	Decision Decision       `json:"decision"` // what Decide says
+	Policies []PolicyResult `json:"policies"` // by priority then name
 }
 
 // PolicyResult is one policy's part in an Explanation.

@@ -28,9 +28,9 @@ const maxDocumentSize = 8 << 20
 //	kind: PolicyList
 //	policies: [...]
 type Document struct {
-	APIVersion string   `json:"apiVersion" yaml:"apiVersion"`
-	Kind       string   `json:"kind" yaml:"kind"`
-	Policies   []Policy `json:"policies" yaml:"policies"`
+	APIVersion string   `json:"apiVersion" yaml:"apiVersion"` // DocumentAPIVersion
+	Kind       string   `json:"kind" yaml:"kind"`             // DocumentKind
+	Policies   []Policy `json:"policies" yaml:"policies"`     // the policies
 }
 
 // UnmarshalYAML accepts a filter as {include: […], exclude: […]}, or as a
@@ -231,9 +231,9 @@ type Plan struct {
 
 // Change is one policy that a plan changes.
 type Change struct {
-	Name string `json:"name"`
-	From Policy `json:"from"`
-	To   Policy `json:"to"`
+	Name string `json:"name"` // the policy's name
+	From Policy `json:"from"` // current, normalized
+	To   Policy `json:"to"`   // desired, normalized
 	// Diff is a line diff of the two policies' YAML, "- " for removed
 	// lines, "+ " for added ones and "  " for context.
 	Diff string `json:"diff"`

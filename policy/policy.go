@@ -184,8 +184,8 @@ func (f *Filters) stringFilters() []namedFilter {
 // StringFilter is one filter's values. When Include is non-empty one of its
 // values must match; no value of Exclude may match.
 type StringFilter struct {
-	Include []string `json:"include,omitempty" yaml:"include,omitempty"`
-	Exclude []string `json:"exclude,omitempty" yaml:"exclude,omitempty"`
+	Include []string `json:"include,omitempty" yaml:"include,omitempty"` // one must match
+	Exclude []string `json:"exclude,omitempty" yaml:"exclude,omitempty"` // none may match
 }
 
 // IsZero reports whether the filter has no values.
@@ -213,8 +213,8 @@ func (d DeviceCertFilter) IsZero() bool { return d.Subject.IsZero() && d.Issuer.
 // Max is positive (0 means no upper bound). A file of unknown size never
 // matches a size range.
 type SizeRange struct {
-	Min int64 `json:"min,omitempty" yaml:"min,omitempty"`
-	Max int64 `json:"max,omitempty" yaml:"max,omitempty"`
+	Min int64 `json:"min,omitempty" yaml:"min,omitempty"` // bytes, inclusive
+	Max int64 `json:"max,omitempty" yaml:"max,omitempty"` // bytes, inclusive; 0 = none
 }
 
 // IsZero reports whether the range is unset.
