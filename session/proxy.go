@@ -48,10 +48,12 @@ type Session struct {
 
 // Sessions finds the session behind a proxy session cookie.
 type Sessions interface {
-	// Lookup returns the session the cookie value names. ok is false when
-	// there is none that is valid now (unknown, expired, revoked); err is for
-	// technical failure only.
-	Lookup(ctx context.Context, cookie string) (s Session, ok bool, err error)
+	// Lookup returns the session the cookie value names, for request r
+	// (whose context, address and user agent it may check, and whose time
+	// it may record as last seen). ok is false when there is none that is
+	// valid now (unknown, expired, revoked); err is for technical failure
+	// only.
+	Lookup(r *http.Request, cookie string) (s Session, ok bool, err error)
 }
 
 // Action is what a session policy does with an activity.
@@ -245,7 +247,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var sess Session
 	found := false
 	if c, err := r.Cookie(p.cfg.SessionCookie); err == nil && c.Value != "" {
-		s, ok, err := p.cfg.Sessions.Lookup(r.Context(), c.Value)
+		s, ok, err := p.cfg.Sessions.Lookup(r, c.Value)
 		if err != nil {
 			p.fail(w, r, http.StatusInternalServerError, fmt.Errorf("look up session: %w", err))
 			return

@@ -24,7 +24,7 @@ import (
 
 type fakeSessions map[string]Session
 
-func (f fakeSessions) Lookup(_ context.Context, c string) (Session, bool, error) {
+func (f fakeSessions) Lookup(_ *http.Request, c string) (Session, bool, error) {
 	if c == "broken" {
 		return Session{}, false, errors.New("store down")
 	}
