@@ -375,6 +375,9 @@ func TestProxyEnforcement(t *testing.T) {
 			if len(ev) != 1 || ev[0].Action != tt.action || ev[0].Reason != tt.reason {
 				t.Errorf("events = %+v", ev)
 			}
+			if tt.name == "inspect hit" && (ev[0].Hits["confidential"] != 1 || strings.Join(ev[0].Policies, ",") != "dlp") {
+				t.Errorf("inspection event = %+v", ev[0])
+			}
 			if left, _ := os.ReadDir(h.tmp); len(left) != 0 {
 				t.Errorf("temp files left: %v", left)
 			}
@@ -392,19 +395,22 @@ func TestProxyUpload(t *testing.T) {
 		name     string
 		content  string
 		decision Decision
+		max      int64
 		status   int
 		received int64
 		action   Action
 	}{
-		{"allowed", "plain data", Decision{Action: ActionAllow}, 200, 10 + 200000, ActionAllow},
-		{"blocked", "plain data", Decision{Action: ActionBlock, Message: "Uploads are blocked."}, 403, 0, ActionBlock},
-		{"protect fails closed", "plain data", Decision{Action: ActionProtect}, 403, 0, ActionBlock},
-		{"inspected clean", "plain data", Decision{Action: ActionAllow, Inspect: true}, 200, 10 + 200000, ActionAllow},
-		{"inspected hit", "CONFIDENTIAL", Decision{Action: ActionAllow, Inspect: true}, 403, 0, ActionBlock},
+		{"allowed", "plain data", Decision{Action: ActionAllow}, 0, 200, 10 + 200000, ActionAllow},
+		{"blocked", "plain data", Decision{Action: ActionBlock, Message: "Uploads are blocked."}, 0, 403, 0, ActionBlock},
+		{"protect fails closed", "plain data", Decision{Action: ActionProtect}, 0, 403, 0, ActionBlock},
+		{"inspected clean", "plain data", Decision{Action: ActionAllow, Inspect: true}, 0, 200, 10 + 200000, ActionAllow},
+		{"inspected hit", "CONFIDENTIAL", Decision{Action: ActionAllow, Inspect: true}, 0, 403, 0, ActionBlock},
+		{"over bound blocked", "plain data", Decision{Action: ActionAllow, Inspect: true}, 5000, 403, 0, ActionBlock},
+		{"over bound allowed", "plain data", Decision{Action: ActionAllow, Inspect: true, Fallback: ActionLog}, 5000, 200, 10 + 200000, ActionLog},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			h := newHarness(t, nil)
+			h := newHarness(t, func(c *Config) { c.InspectMax = tt.max })
 			var got Activity
 			h.decide = func(a Activity) Decision { got = a; return tt.decision }
 			ct, body := multipartBody(t, 10, "plan.txt", append([]byte(tt.content), readN(200000)...))
@@ -573,5 +579,29 @@ func TestProxyOddEncodings(t *testing.T) {
 				t.Errorf("status %d, body %q", resp.StatusCode, b)
 			}
 		})
+	}
+}
+
+// TestProxyLargeRequestBody checks the streaming (chunked) request rewrite
+// of a body too large to rewrite in memory.
+func TestProxyLargeRequestBody(t *testing.T) {
+	h := newHarness(t, nil)
+	body := `{"pad":"` + strings.Repeat("x", maxBufferedRequest) + `","url":"https:\/\/acme.my.salesforce.com.cas.example.net\/x"}`
+	resp, b := h.do("POST", sf+"/aura", strings.NewReader(body), map[string]string{"Content-Type": "application/json"})
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	var envelope struct{ Seen string }
+	if err := json.Unmarshal(b, &envelope); err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(envelope.Seen)
+	var seen map[string]string
+	if err := json.Unmarshal(raw, &seen); err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Replace(body, "acme.my.salesforce.com.cas.example.net", "acme.my.salesforce.com", 1)
+	if seen["body"] != want {
+		t.Errorf("app saw a body of %d bytes ending %q", len(seen["body"]), seen["body"][max(0, len(seen["body"])-60):])
 	}
 }
