@@ -46,6 +46,14 @@ type DB struct {
 	now    func() time.Time
 	aead   cipher.AEAD
 	log    *slog.Logger
+
+	// The checkpointer copies the WAL into the database file in the
+	// background, so that the writer (and the event writer's group commit)
+	// does not pay for it. See checkpoint.go.
+	ckpt     *sql.DB
+	ckptKick chan struct{}
+	ckptStop chan struct{}
+	ckptDone chan struct{}
 }
 
 // Open opens (creating if needed) the database at path and brings its schema
@@ -69,7 +77,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	// busy_timeout first so that the pragmas after it wait rather than fail.
 	const common = "?_pragma=busy_timeout(5000)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
 	db.writer, err = sql.Open("sqlite", path+common+
-		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
+		"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=wal_autocheckpoint(100000)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
@@ -98,12 +106,19 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
+	if err := db.startCheckpointer(ctx, path+common); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
 	return db, nil
 }
 
 // Close closes both connection pools. Close the EventWriter first.
 func (db *DB) Close() error {
 	var errs []error
+	if err := db.stopCheckpointer(); err != nil {
+		errs = append(errs, err)
+	}
 	if db.reader != nil {
 		if err := db.reader.Close(); err != nil {
 			errs = append(errs, err)
@@ -134,6 +149,7 @@ func (db *DB) update(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	db.kickCheckpointer()
 	return nil
 }
 
