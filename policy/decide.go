@@ -40,14 +40,13 @@ type Match struct {
 	Fallback bool `json:"fallback,omitempty"`
 }
 
-// hit is a matched policy during a decision.
-type hit struct {
-	c  *compiled
-	fb int // 1 when matched through the content fallback
-}
-
-// maxStackHits is how many matches Decide collects without allocating.
-const maxStackHits = 32
+// maxStackHits is how many matches Decide collects without allocating; a
+// hit is the candidate's index, with hitFallback set when it matched
+// through the content fallback.
+const (
+	maxStackHits = 256
+	hitFallback  = 1 << 31
+)
 
 // matches reports whether the policy matches, and whether only through the
 // content fallback.
@@ -101,21 +100,24 @@ func (s *Set) DecideInto(ctx *Context, d *Decision) {
 	var e evalCtx
 	e.prepare(ctx, &s.ua)
 	slot := kindSlot(ctx.Kind)
-	var buf [maxStackHits]hit
+	var buf [maxStackHits]uint32
 	hits := buf[:0]
 	best, bestRank := -1, 0
-	for _, c := range s.kinds[slot].candidates(ctx.App) {
+	cands := s.kinds[slot].candidates(ctx.App)
+	for i, c := range cands {
 		ok, fb := c.matches(&e, false)
 		if !ok {
 			continue
 		}
-		hits = append(hits, hit{c, fb})
-		if c.logOnly {
-			continue
-		}
+		h := uint32(i)
 		a := c.action
 		if fb == 1 {
+			h |= hitFallback
 			a = c.fallback
+		}
+		hits = append(hits, h)
+		if c.logOnly {
+			continue
 		}
 		// Candidates come by priority then name, so the first of the
 		// most restrictive rank wins ties.
@@ -125,14 +127,14 @@ func (s *Set) DecideInto(ctx *Context, d *Decision) {
 	}
 	d.Action, d.Reason, d.Default = s.defaults[slot], s.defReason[slot], true
 	if best >= 0 {
-		h := hits[best]
-		d.Action, d.Policy, d.Reason, d.Default = h.c.action, h.c.name, h.c.reason[h.fb], false
-		if h.fb == 1 {
-			d.Action, d.Fallback = h.c.fallback, true
+		c, fb := cands[hits[best]&^hitFallback], hits[best]&hitFallback != 0
+		d.Action, d.Policy, d.Reason, d.Default = c.action, c.name, c.reason[0], false
+		if fb {
+			d.Action, d.Fallback, d.Reason = c.fallback, true, c.reason[1]
 		}
-		d.Message = h.c.message
+		d.Message = c.message
 		if d.Action == ActionProtect {
-			d.Recipients = h.c.recipients
+			d.Recipients = c.recipients
 		}
 	}
 	if len(hits) == 0 {
@@ -142,12 +144,13 @@ func (s *Set) DecideInto(ctx *Context, d *Decision) {
 		matches = make([]Match, 0, len(hits))
 	}
 	for _, h := range hits {
-		m := Match{Policy: h.c.name, Action: h.c.action, LogOnly: h.c.logOnly, Priority: h.c.priority, Fallback: h.fb == 1}
-		if h.fb == 1 {
-			m.Action = h.c.fallback
+		c, fb := cands[h&^hitFallback], h&hitFallback != 0
+		m := Match{Policy: c.name, Action: c.action, LogOnly: c.logOnly, Priority: c.priority}
+		if fb {
+			m.Action, m.Fallback = c.fallback, true
 		}
-		if h.c.logOnly {
-			m.WouldAction = h.c.would[h.fb]
+		if c.logOnly {
+			m.WouldAction = c.would[boolInt(fb)]
 		}
 		matches = append(matches, m)
 	}
