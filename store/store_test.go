@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -265,5 +266,33 @@ func TestCounts(t *testing.T) {
 	want := Counts{Apps: 1, IdPs: 1, Policies: 1, CAs: 0, IPTags: 1, Events: 2}
 	if c != want {
 		t.Fatalf("Counts = %+v, want %+v", c, want)
+	}
+}
+
+func TestCloseCheckpointsAndReopens(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "cas.db")
+	clock := newClock()
+	db := openAt(t, path, clock)
+	evs := make([]Event, 3000)
+	for i := range evs {
+		evs[i] = Event{Kind: KindActivity, User: fmt.Sprint("u", i%7)}
+	}
+	for range 3 {
+		if _, err := db.AppendEvents(ctx, evs); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close() // a second Close must not panic
+	if fi, err := os.Stat(path + "-wal"); err == nil && fi.Size() > 0 {
+		t.Fatalf("WAL left with %d bytes after Close", fi.Size())
+	}
+	db2 := openAt(t, path, clock)
+	c, err := db2.Counts(ctx)
+	if err != nil || c.Events != 9000 {
+		t.Fatalf("after reopen: %d events, %v", c.Events, err)
 	}
 }
