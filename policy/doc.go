@@ -45,4 +45,23 @@
 // ("would_block", …) and never change the outcome. With no enforcing match
 // the configured default for the kind applies (allow unless set otherwise).
 // The result does not depend on the order policies are given in.
+//
+// # Using a Set
+//
+// Per login the daemon builds a Context (user, groups, IP, country, the
+// user agent parsed once with Set.ParseUA) and asks Set.NeedsDevice(app)
+// whether to run the client-certificate check first. Per activity in a
+// monitored session it asks Set.NeedsContent(ctx); if so it spools the file
+// (up to its own limit), scans it with ScanReader(r, set.Detectors()) and
+// puts the hits in Context.Content, or sets ContentHits.TooLarge, in which
+// case content policies take their Fallback action. Set.Decide (or
+// DecideInto, which reuses a Decision's Matches) gives the outcome;
+// Set.Explain is for `cas policy test`.
+//
+// # Declarative documents
+//
+// ParseDocument reads an apply file strictly; MarshalDocument writes the
+// canonical export (normalized policies sorted by name); PlanChanges says
+// what applying would add, change and remove. Exporting, parsing the export
+// and planning against the same policies gives an empty plan.
 package policy
