@@ -10,15 +10,19 @@ import (
 	"mime"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/andybalholm/brotli"
 )
 
 // Compression levels for re-encoding rewritten bodies: a proxy pays for
 // compression on every response, so these favour speed over ratio.
+// The brotli window (2^19 bytes) is smaller than the default (2^22): it
+// bounds the encoder's memory per response, and pages gain little from more.
 const (
-	gzipLevel   = 5
-	brotliLevel = 4
+	gzipLevel    = 5
+	brotliLevel  = 4
+	brotliWindow = 19
 )
 
 // Rewritable reports whether a response body with this Content-Type and
@@ -77,6 +81,14 @@ func SupportedEncoding(enc string) bool {
 	return false
 }
 
+// codecs pools the compressors and decompressors: a gzip writer costs
+// about 800 KB and a brotli writer several MB to set up, too much to pay
+// per response.
+type codecs struct {
+	gzipR, brR                sync.Pool
+	gzipW, flateW, zlibW, brW sync.Pool
+}
+
 // decoded is a decoding reader and how to encode its output the same way.
 type decoded struct {
 	io.Reader
@@ -85,19 +97,30 @@ type decoded struct {
 	raw   bool // deflate without the zlib wrapper
 }
 
-// newDecoder returns a reader of the decoded body.
-func newDecoder(enc string, r io.Reader) (*decoded, error) {
+// decoder returns a reader of the decoded body; its close returns pooled
+// state.
+func (c *codecs) decoder(enc string, r io.Reader) (*decoded, error) {
 	enc = strings.ToLower(strings.TrimSpace(enc))
 	nop := func() error { return nil }
 	switch enc {
 	case "", "identity":
 		return &decoded{Reader: r, close: nop, enc: ""}, nil
 	case "gzip", "x-gzip":
-		zr, err := gzip.NewReader(r)
+		zr, _ := c.gzipR.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(r)
+		} else {
+			err = zr.Reset(r)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("session: decode gzip body: %w", err)
 		}
-		return &decoded{Reader: zr, close: zr.Close, enc: enc}, nil
+		return &decoded{Reader: zr, enc: enc, close: func() error {
+			err := zr.Close()
+			c.gzipR.Put(zr)
+			return err
+		}}, nil
 	case "deflate":
 		// "deflate" means zlib (RFC 9110), but servers send raw deflate
 		// often enough that both are accepted, and answered in kind.
@@ -113,28 +136,71 @@ func newDecoder(enc string, r io.Reader) (*decoded, error) {
 		fr := flate.NewReader(br)
 		return &decoded{Reader: fr, close: fr.Close, enc: enc, raw: true}, nil
 	case "br":
-		return &decoded{Reader: brotli.NewReader(r), close: nop, enc: enc}, nil
+		bd, _ := c.brR.Get().(*brotli.Reader)
+		if bd == nil {
+			bd = brotli.NewReader(r)
+		} else if err := bd.Reset(r); err != nil {
+			return nil, fmt.Errorf("session: decode br body: %w", err)
+		}
+		return &decoded{Reader: bd, enc: enc, close: func() error {
+			c.brR.Put(bd)
+			return nil
+		}}, nil
 	}
 	return nil, fmt.Errorf("session: unsupported content encoding %q", enc)
 }
 
-// encoder returns a writer encoding into w as d was encoded. Closing it
-// finishes the encoding without closing w.
-func (d *decoded) encoder(w io.Writer) (io.WriteCloser, error) {
+// encoder returns a writer encoding into w as d was encoded, and a release
+// func to call once it is closed (or abandoned). Closing it finishes the
+// encoding without closing w.
+func (c *codecs) encoder(d *decoded, w io.Writer) (io.WriteCloser, func(), error) {
 	switch d.enc {
 	case "":
-		return nopWriteCloser{w}, nil
+		return nopWriteCloser{w}, func() {}, nil
 	case "gzip", "x-gzip":
-		return gzip.NewWriterLevel(w, gzipLevel)
+		zw, _ := c.gzipW.Get().(*gzip.Writer)
+		if zw == nil {
+			var err error
+			if zw, err = gzip.NewWriterLevel(w, gzipLevel); err != nil {
+				return nil, nil, fmt.Errorf("session: gzip encoder: %w", err)
+			}
+		} else {
+			zw.Reset(w)
+		}
+		return zw, func() { c.gzipW.Put(zw) }, nil
 	case "deflate":
 		if d.raw {
-			return flate.NewWriter(w, gzipLevel)
+			fw, _ := c.flateW.Get().(*flate.Writer)
+			if fw == nil {
+				var err error
+				if fw, err = flate.NewWriter(w, gzipLevel); err != nil {
+					return nil, nil, fmt.Errorf("session: deflate encoder: %w", err)
+				}
+			} else {
+				fw.Reset(w)
+			}
+			return fw, func() { c.flateW.Put(fw) }, nil
 		}
-		return zlib.NewWriterLevel(w, gzipLevel)
+		zw, _ := c.zlibW.Get().(*zlib.Writer)
+		if zw == nil {
+			var err error
+			if zw, err = zlib.NewWriterLevel(w, gzipLevel); err != nil {
+				return nil, nil, fmt.Errorf("session: deflate encoder: %w", err)
+			}
+		} else {
+			zw.Reset(w)
+		}
+		return zw, func() { c.zlibW.Put(zw) }, nil
 	case "br":
-		return brotli.NewWriterLevel(w, brotliLevel), nil
+		bw, _ := c.brW.Get().(*brotli.Writer)
+		if bw == nil {
+			bw = brotli.NewWriterOptions(w, brotli.WriterOptions{Quality: brotliLevel, LGWin: brotliWindow})
+		} else {
+			bw.Reset(w)
+		}
+		return bw, func() { c.brW.Put(bw) }, nil
 	}
-	return nil, fmt.Errorf("session: unsupported content encoding %q", d.enc)
+	return nil, nil, fmt.Errorf("session: unsupported content encoding %q", d.enc)
 }
 
 type nopWriteCloser struct{ io.Writer }
@@ -146,15 +212,16 @@ func (nopWriteCloser) Close() error { return nil }
 // same way, streaming with bounded memory. It returns the number of decoded
 // bytes read.
 func (r *Rewriter) RewriteBody(dir Direction, enc string, dst io.Writer, src io.Reader) (int64, error) {
-	d, err := newDecoder(enc, src)
+	d, err := r.codecs.decoder(enc, src)
 	if err != nil {
 		return 0, err
 	}
 	defer d.close()
-	ew, err := d.encoder(dst)
+	ew, release, err := r.codecs.encoder(d, dst)
 	if err != nil {
 		return 0, err
 	}
+	defer release()
 	rw := r.getWriter(dir, ew)
 	defer r.putWriter(dir, rw)
 	bp := r.bufs.Get().(*[]byte)

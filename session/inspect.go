@@ -84,7 +84,7 @@ func (p *Proxy) judge(x *exchange, sp *spooled, d Decision) (Decision, string, m
 // inspectResponse spools the decoded file, has it scanned and enforces the
 // outcome; the spooled file is gone when it returns.
 func (p *Proxy) inspectResponse(x *exchange, resp *http.Response, d Decision) error {
-	dec, err := newDecoder(resp.Header.Get("Content-Encoding"), resp.Body)
+	dec, err := p.cfg.Rewriter.codecs.decoder(resp.Header.Get("Content-Encoding"), resp.Body)
 	if err != nil {
 		x.ev.Reason = "inspection fallback: undecodable body"
 		fb := d.Fallback

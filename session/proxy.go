@@ -539,7 +539,7 @@ func (p *Proxy) enforce(x *exchange, resp *http.Response, body io.Reader, d Deci
 			return nil
 		}
 		if !decoded {
-			dec, err := newDecoder(resp.Header.Get("Content-Encoding"), body)
+			dec, err := p.cfg.Rewriter.codecs.decoder(resp.Header.Get("Content-Encoding"), body)
 			if err != nil {
 				x.ev.Action, x.ev.Reason = ActionBlock, "cannot decode file to protect"
 				p.record(x)

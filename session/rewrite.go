@@ -68,6 +68,7 @@ type Rewriter struct {
 	anchors [2][][]byte
 	writers [2]sync.Pool // of *Writer, reused by RewriteBody
 	bufs    sync.Pool    // of *[]byte copy buffers
+	codecs  codecs
 }
 
 // NewRewriter returns a Rewriter for the hosts m maps.

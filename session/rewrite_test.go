@@ -183,10 +183,13 @@ func BenchmarkRewriteHTML(b *testing.B) {
 		name string
 		mode Mode
 		dir  Direction
+		enc  string
 	}{
-		{"suffix", ModeSuffix, Response},
-		{"flat", ModeFlat, Response},
-		{"request", ModeSuffix, Request},
+		{"suffix", ModeSuffix, Response, ""},
+		{"flat", ModeFlat, Response, ""},
+		{"request", ModeSuffix, Request, ""},
+		{"suffix-gzip", ModeSuffix, Response, "gzip"},
+		{"suffix-br", ModeSuffix, Response, "br"},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			r := NewRewriter(mustMapper(b, bc.mode))
@@ -195,9 +198,12 @@ func BenchmarkRewriteHTML(b *testing.B) {
 				in = r.Bytes(Response, nil, page)
 			}
 			b.SetBytes(int64(len(in)))
+			if bc.enc != "" {
+				in = encodeWith(b, bc.enc, in)
+			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := r.RewriteBody(bc.dir, "", io.Discard, bytes.NewReader(in)); err != nil {
+				if _, err := r.RewriteBody(bc.dir, bc.enc, io.Discard, bytes.NewReader(in)); err != nil {
 					b.Fatal(err)
 				}
 			}
