@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
@@ -97,31 +98,46 @@ func (d *Daemon) onboardApp(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	a, steps, err := d.onboard(r.Context(), req)
+	if err != nil {
+		return err
+	}
+	d.audit(r, "app.onboard", a.Name, map[string]any{"template": a.Template, "idp": a.IdP, "entity_id": a.EntityID, "acs_url": a.ACSURL, "serial": a.Keys[0].Serial})
+	return writeJSON(w, http.StatusCreated, api.Onboarded{App: d.toAPIApp(a), Steps: steps})
+}
+
+// onboard creates an app from a template with a new replacement key, and
+// returns it with the changes the admin makes in the IdP and the app. The
+// caller holds writeMu.
+func (d *Daemon) onboard(ctx context.Context, req api.OnboardRequest) (*store.App, []string, error) {
 	t, ok := catalog.Lookup(req.Template)
 	if !ok {
 		var names []string
 		for _, t := range catalog.Templates() {
 			names = append(names, t.Name)
 		}
-		return invalid("template: unknown template %q (catalog: %s)", req.Template, strings.Join(names, ", "))
+		return nil, nil, invalid("template: unknown template %q (catalog: %s)", req.Template, strings.Join(names, ", "))
 	}
 	if req.Name == "" {
 		req.Name = t.Name
 	}
 	if req.IdP == "" {
-		return invalid("idp: the IdP the app's users sign in with is required (cas idp list)")
+		return nil, nil, invalid("idp: the IdP the app's users sign in with is required (cas idp list)")
 	}
-	if _, err := d.db.IdP(r.Context(), req.IdP); err != nil {
+	idp, err := d.db.IdP(ctx, req.IdP)
+	if err != nil {
 		if store.ErrorCode(err) == store.ENOTFOUND {
-			return invalid("idp: no IdP named %q (cas idp list)", req.IdP)
+			return nil, nil, invalid("idp: no IdP named %q (cas idp list)", req.IdP)
 		}
-		return err
+		return nil, nil, err
 	}
 	var domains []string
 	for _, dm := range req.Domains {
 		h, err := normaliseDomain(dm)
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		if !slices.Contains(domains, h) {
 			domains = append(domains, h)
@@ -131,38 +147,34 @@ func (d *Daemon) onboardApp(w http.ResponseWriter, r *http.Request) error {
 	settings := appSettings{IdPInitiated: t.IdPInitiated, SignResponse: t.SignResponse, SignRequests: req.SignRequests}
 	switch {
 	case req.SPMetadata != "" && (entityID != "" || acsURL != ""):
-		return invalid("sp-metadata: give the app's metadata or --entity-id and --acs-url, not both")
+		return nil, nil, invalid("sp-metadata: give the app's metadata or --entity-id and --acs-url, not both")
 	case req.SPMetadata != "":
 		md, err := saml.ParseSPMetadata([]byte(req.SPMetadata), d.now())
 		if err != nil {
-			return invalid("sp-metadata: %v", err)
+			return nil, nil, invalid("sp-metadata: %v", err)
 		}
 		acs, ok := md.DefaultACS()
 		if !ok {
-			return invalid("sp-metadata: no HTTP-POST AssertionConsumerService")
+			return nil, nil, invalid("sp-metadata: no HTTP-POST AssertionConsumerService")
 		}
 		entityID, acsURL = md.EntityID, acs.Location
 		settings.RequireSignedAssertion = md.WantAssertionsSigned
 	case entityID == "" && acsURL == "":
 		if len(domains) == 0 || t.EntityID == "" {
-			return invalid("entity-id: give --sp-metadata, or --entity-id and --acs-url, or a --domain for the %s template", t.Name)
+			return nil, nil, invalid("entity-id: give --sp-metadata, or --entity-id and --acs-url, or a --domain for the %s template", t.Name)
 		}
 		vars := map[string]string{"domain": domains[0]}
-		var err error
 		if entityID, err = catalog.Expand(t.EntityID, vars); err == nil {
 			acsURL, err = catalog.Expand(t.ACSURL, vars)
 		}
 		if err != nil {
-			return invalid("the %s template needs more than --domain to build the entity ID and ACS URL (%v): give --sp-metadata (%s's own SP metadata), or --entity-id and --acs-url", t.Name, err, t.DisplayName)
+			return nil, nil, invalid("the %s template needs more than --domain to build the entity ID and ACS URL (%v): give --sp-metadata (%s's own SP metadata), or --entity-id and --acs-url", t.Name, err, t.DisplayName)
 		}
 	case entityID == "" || acsURL == "":
-		return invalid("entity-id and acs-url go together")
-	}
-	if entityID == "" {
-		return invalid("entity-id: empty")
+		return nil, nil, invalid("entity-id and acs-url go together")
 	}
 	if err := checkURL("acs-url", acsURL); err != nil {
-		return err
+		return nil, nil, err
 	}
 	// The app's own host is one of its domains.
 	if u, err := url.Parse(acsURL); err == nil {
@@ -174,32 +186,30 @@ func (d *Daemon) onboardApp(w http.ResponseWriter, r *http.Request) error {
 	sb, _ := json.Marshal(settings)
 	key, err := newAppKey(req.Name, d.now())
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	a := &store.App{Name: req.Name, Template: t.Name, IdP: req.IdP, EntityID: entityID, ACSURL: acsURL, Domains: domains, Settings: sb, Keys: []store.AppKey{key}}
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	if err := d.db.CreateApp(r.Context(), a); err != nil {
-		return err
+	if err := d.db.CreateApp(ctx, a); err != nil {
+		return nil, nil, err
 	}
-	if err := d.appsChanged(r); err != nil {
-		return err
+	if err := d.reloadApps(ctx); err != nil {
+		return nil, nil, err
 	}
-	d.audit(r, "app.onboard", a.Name, map[string]any{"template": t.Name, "idp": req.IdP, "entity_id": entityID, "acs_url": acsURL, "serial": key.Serial})
-	got, err := d.db.App(r.Context(), a.Name)
+	if err := d.recompile(ctx); err != nil {
+		return nil, nil, err
+	}
+	got, err := d.db.App(ctx, a.Name)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	out := d.toAPIApp(got)
-	idp, _ := d.db.IdP(r.Context(), req.IdP)
 	steps := []string{
-		fmt.Sprintf("In the IdP %q (%s): in the app's SAML settings, set the ACS (reply) URL to %s, keeping the entity ID / audience %s.", req.IdP, idp.EntityID, out.ProxyACSURL, entityID),
-		fmt.Sprintf("In %s: set the identity provider's login URL to %s.", t.DisplayName, out.ProxySSOURL),
+		fmt.Sprintf("In the IdP %q (%s): in the app's SAML settings, set the ACS (reply) URL to %s, keeping the entity ID / audience %s.", req.IdP, idp.EntityID, d.proxyACSURL(a.Name), entityID),
+		fmt.Sprintf("In %s: set the identity provider's login URL to %s.", t.DisplayName, d.proxySSOURL(a.Name)),
 		fmt.Sprintf("In %s: replace the identity provider's signing certificate with the replacement certificate (serial %s; `cas app show %s --json` or --cert-out has it). The issuer / IdP entity ID stays %s.", t.DisplayName, key.Serial, a.Name, idp.EntityID),
 		fmt.Sprintf("Or import metadata: `cas app metadata %s --for idp` into the IdP and `cas app metadata %s --for app` into the app.", a.Name, a.Name),
 		fmt.Sprintf("Then add policies for the app: cas policy add NAME --kind access --app %s --action monitor|block|allow …", a.Name),
 	}
-	return writeJSON(w, http.StatusCreated, api.Onboarded{App: out, Steps: steps})
+	return got, steps, nil
 }
 
 // appsChanged rebuilds what depends on the apps.

@@ -20,6 +20,7 @@ import (
 
 	"github.com/cas-proxy/cas/api"
 	"github.com/cas-proxy/cas/pki"
+	"github.com/cas-proxy/cas/session"
 	"github.com/cas-proxy/cas/store"
 )
 
@@ -35,6 +36,10 @@ type Options struct {
 	Reload func() (*Config, error)
 	// Ready, if set, is called once every listener accepts connections.
 	Ready func()
+	// Demo serves the built-in demo IdP and app (casd --demo); OnDemo is
+	// told what to show the person who started it.
+	Demo   bool
+	OnDemo func(*DemoInfo)
 }
 
 // Daemon is a running casd.
@@ -69,6 +74,16 @@ type Daemon struct {
 	// tls.cert is configured.
 	tlsCA     *pki.CA
 	proxyAddr *net.TCPAddr
+	// Session control: the host mapping and the proxy built from the apps,
+	// rebuilt when they change; upstream reaches the apps.
+	mapper       atomic.Pointer[session.Mapper]
+	sessionProxy atomic.Pointer[session.Proxy]
+	upstream     http.RoundTripper
+
+	// demo is the demo IdP and app (casd --demo).
+	demoMode bool
+	onDemo   func(*DemoInfo)
+	demo     atomic.Pointer[demoRig]
 
 	mu        sync.Mutex
 	listeners []api.Listener
@@ -87,12 +102,14 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Daemon, error) {
 		opts.Now = time.Now
 	}
 	d := &Daemon{
-		log:     opts.Logger,
-		level:   opts.Level,
-		now:     opts.Now,
-		reload:  opts.Reload,
-		ready:   opts.Ready,
-		started: opts.Now(),
+		log:      opts.Logger,
+		level:    opts.Level,
+		now:      opts.Now,
+		reload:   opts.Reload,
+		ready:    opts.Ready,
+		started:  opts.Now(),
+		demoMode: opts.Demo,
+		onDemo:   opts.OnDemo,
 	}
 	d.cfg.Store(cfg)
 	d.level.Set(parseLevel(cfg.LogLevel))
@@ -114,6 +131,13 @@ func New(ctx context.Context, cfg *Config, opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	d.db = db
+	if cfg.TLS.Cert == "" {
+		if d.tlsCA, err = loadOrCreateTLSCA(cfg.StateDir, d.now()); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	d.upstream = d.newUpstream()
 	d.events = store.NewEventWriter(db, store.EventWriterOptions{
 		Retention:  cfg.Events.Retention,
 		PruneEvery: time.Hour,
@@ -182,6 +206,19 @@ func (d *Daemon) Run(ctx context.Context) error {
 		servers = append(servers, proxy)
 	}
 
+	if d.demoMode {
+		info, err := d.setupDemo(ctx)
+		if err != nil {
+			for _, s := range servers {
+				s.Close()
+			}
+			d.closeStore()
+			return fmt.Errorf("demo: %w", err)
+		}
+		if d.onDemo != nil {
+			d.onDemo(info)
+		}
+	}
 	go d.watchCRLs(ctx)
 	d.log.Info("casd started", "version", api.Version, "socket", cfg.Socket, "state_dir", cfg.StateDir, "listen", cfg.Listen, "pid", os.Getpid())
 	d.systemEvent("start", fmt.Sprintf("casd %s started", api.Version))

@@ -55,6 +55,8 @@ func (d *Daemon) routes() []route {
 		{"POST", api.RoutePoliciesApply, d.applyPolicies},
 		{"GET", api.RoutePoliciesExport, d.exportPolicies},
 		{"POST", api.RoutePoliciesTest, d.testPolicies},
+		{"GET", api.RouteSessions, d.listSessions},
+		{"POST", api.RouteSessionsRevoke, d.revokeSessions},
 		{"GET", api.RouteStatus, d.status},
 		{"GET", api.RouteTLSCA, d.tlsCAHandler},
 	}

@@ -40,6 +40,7 @@ func (d *Daemon) addSAMLRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /saml/{app}/sso", d.sso)
 	mux.HandleFunc("POST /saml/{app}/sso", d.sso)
 	mux.HandleFunc("GET /saml/{app}/finish", d.finishAfterDevice)
+	mux.HandleFunc("GET /saml/{app}/hop", d.hop)
 }
 
 // browserID returns the hash of this browser's binding cookie, setting a new

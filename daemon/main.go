@@ -24,6 +24,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.String("listen", "", "proxy HTTPS listen address (config: listen)")
 	fs.String("log-level", "", "debug, info, warn or error (config: log_level)")
 	printConfig := fs.Bool("print-config", false, "print the effective configuration and exit")
+	demoMode := fs.Bool("demo", false, "run with a built-in demo IdP and a Salesforce-like demo app, on loopback")
+	demoState := fs.String("demo-state", defaultDemoState(), "state directory of the demo")
+	demoReset := fs.Bool("demo-reset", false, "with --demo: start the demo over from nothing")
 	version := fs.Bool("version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: casd [flags]\n\ncasd is the cas daemon. Flags override CAS_* environment variables,\nwhich override the configuration file, which overrides the defaults.\n\nFlags:\n")
@@ -47,7 +50,21 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if !explicit {
 		file = DefaultConfigFile()
 	}
-	load := func() (*Config, error) { return LoadConfig(file, explicit, fs, os.Environ()) }
+	environ := os.Environ()
+	if *demoMode {
+		// The demo keeps its own state and ignores the system's file.
+		if *demoReset {
+			if err := os.RemoveAll(*demoState); err != nil {
+				fmt.Fprintf(stderr, "casd: reset demo: %v\n", err)
+				return 1
+			}
+		}
+		environ = append(environ, "CAS_STATE_DIR="+*demoState)
+		if !explicit {
+			file = ""
+		}
+	}
+	load := func() (*Config, error) { return LoadConfig(file, explicit, fs, environ) }
 	cfg, err := load()
 	if err != nil {
 		fmt.Fprintf(stderr, "casd: %v\n", err)
@@ -58,9 +75,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stdout.Write(cfg.YAML())
 		return 0
 	}
+	if *demoMode && !demoListenOK(cfg.Listen) {
+		fmt.Fprintf(stderr, "casd: the demo listens on loopback only, not %s\n", cfg.Listen)
+		return 1
+	}
 	level := new(slog.LevelVar)
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: level}))
-	d, err := New(ctx, cfg, Options{Logger: logger, Level: level, Reload: load})
+	opts := Options{Logger: logger, Level: level, Reload: load, Demo: *demoMode}
+	if *demoMode {
+		opts.OnDemo = func(info *DemoInfo) { printDemoBanner(stdout, info) }
+	}
+	d, err := New(ctx, cfg, opts)
 	if err != nil {
 		logger.Error("casd: start", "err", err)
 		fmt.Fprintf(stderr, "casd: %v\n", err)

@@ -85,6 +85,8 @@ func (d *Daemon) proxyHandler() http.Handler {
 			d.serveDevice(w, r)
 		case strings.HasSuffix(host, "."+cfg.Suffix):
 			d.serveProxied(w, r, host)
+		case d.demoHandler(host) != nil:
+			d.demoHandler(host).ServeHTTP(w, r)
 		default:
 			http.Error(w, "misdirected request", http.StatusMisdirectedRequest)
 		}

@@ -56,7 +56,7 @@ func loadOrCreateTLSCA(stateDir string, now time.Time) (*pki.CA, error) {
 func (d *Daemon) hostAllowed(name string) bool {
 	cfg := d.config()
 	name = strings.ToLower(strings.TrimSuffix(name, "."))
-	return name == cfg.PortalHost || name == cfg.DeviceHost || strings.HasSuffix(name, "."+cfg.Suffix)
+	return name == cfg.PortalHost || name == cfg.DeviceHost || strings.HasSuffix(name, "."+cfg.Suffix) || d.isDemoHost(name)
 }
 
 // proxyTLSConfig builds the listener's TLS: certificates from the configured
@@ -75,12 +75,10 @@ func (d *Daemon) proxyTLSConfig() (*tls.Config, error) {
 		}
 		base.Certificates = []tls.Certificate{kp}
 	} else {
-		ca, err := loadOrCreateTLSCA(cfg.StateDir, d.now())
-		if err != nil {
-			return nil, err
+		if d.tlsCA == nil {
+			return nil, fmt.Errorf("tls: no certificate configured and no internal CA")
 		}
-		d.tlsCA = ca
-		cache := pki.NewCertCache(ca, d.hostAllowed, d.now)
+		cache := pki.NewCertCache(d.tlsCA, d.hostAllowed, d.now)
 		base.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 			if hello.ServerName == "" {
 				// Clients that send no SNI (dialling an IP) get the portal's.
