@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/xml"
 	"net/http"
@@ -20,13 +21,19 @@ func testPasswords(name string) string { return name + "-secret" }
 
 func newTestIdP(t *testing.T, n *testNet) *IdP {
 	t.Helper()
+	idp, _ := newTestIdPCert(t, n)
+	return idp
+}
+
+func newTestIdPCert(t *testing.T, n *testNet) (*IdP, *x509.Certificate) {
+	t.Helper()
 	cert, key := newSigner(t, "demo idp")
 	idp, err := NewIdP(IdPConfig{BaseURL: n.base(idpHost), Users: DefaultUsers(testPasswords), Key: key, Cert: cert})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n.handle(idp.Handler(), idpHost)
-	return idp
+	return idp, cert
 }
 
 // testSP is a crewjam ServiceProvider serving its ACS on the test net; it
