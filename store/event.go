@@ -326,19 +326,26 @@ const pruneChunk = 5000
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		var n int64
-		err := db.update(ctx, func(tx *sql.Tx) error {
-			res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN
-				(SELECT id FROM events WHERE time < ? ORDER BY id LIMIT ?)`, unixNano(before), pruneChunk)
-			if err != nil {
-				return fmt.Errorf("store: prune events: %w", err)
-			}
-			n, err = res.RowsAffected()
-			return err
-		})
+		n, err := db.pruneEventsChunk(ctx, before)
 		total += n
 		if err != nil || n < pruneChunk {
 			return total, err
 		}
 	}
+}
+
+// pruneEventsChunk deletes up to pruneChunk of the oldest events before
+// before, in one transaction.
+func (db *DB) pruneEventsChunk(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.update(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN
+			(SELECT id FROM events WHERE time < ? ORDER BY id LIMIT ?)`, unixNano(before), pruneChunk)
+		if err != nil {
+			return fmt.Errorf("store: prune events: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }

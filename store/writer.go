@@ -189,21 +189,33 @@ func (w *EventWriter) Close(ctx context.Context) error {
 	}
 }
 
-// run is the writer goroutine.
+// run is the writer goroutine. Pruning shares it, one chunk at a time
+// between batches, so a large backlog of old events never holds up appends
+// for long.
 func (w *EventWriter) run() {
 	defer w.closeSubs()
 	defer close(w.done)
-	var pruneC <-chan time.Time
+	var (
+		pruneC  <-chan time.Time
+		againC  <-chan struct{} // ready while a prune cycle has more to do
+		ready   = make(chan struct{})
+		pruning pruneCycle
+	)
+	close(ready)
 	if w.opts.Retention > 0 {
 		t := time.NewTicker(w.opts.PruneEvery)
 		defer t.Stop()
 		pruneC = t.C
-		w.prune()
+		pruning = w.startPrune()
 	}
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	batch := make([]writeReq, 0, w.opts.MaxBatch)
 	for {
+		againC = nil
+		if pruning.more {
+			againC = ready
+		}
 		select {
 		case r, ok := <-w.queue:
 			if !ok {
@@ -216,9 +228,44 @@ func (w *EventWriter) run() {
 			if !open {
 				return
 			}
+		case <-againC:
+			w.continuePrune(&pruning)
 		case <-pruneC:
-			w.prune()
+			if !pruning.more {
+				pruning = w.startPrune()
+			}
 		}
+	}
+}
+
+// pruneCycle is one pass of deleting events past retention.
+type pruneCycle struct {
+	before time.Time
+	total  int64
+	more   bool
+}
+
+// startPrune deletes expired tickets, single-use ids and sessions, and the
+// first chunk of events past retention.
+func (w *EventWriter) startPrune() pruneCycle {
+	if err := w.db.PruneExpired(context.Background()); err != nil {
+		w.db.log.Error("store: prune expired", "err", err)
+	}
+	c := pruneCycle{before: w.db.nowUTC().Add(-w.opts.Retention), more: true}
+	w.continuePrune(&c)
+	return c
+}
+
+// continuePrune deletes the next chunk of the cycle.
+func (w *EventWriter) continuePrune(c *pruneCycle) {
+	n, err := w.db.pruneEventsChunk(context.Background(), c.before)
+	c.total += n
+	c.more = err == nil && n == pruneChunk
+	if err != nil {
+		w.db.log.Error("store: prune events", "err", err)
+	}
+	if !c.more && c.total > 0 {
+		w.db.log.Info("store: pruned events", "count", c.total, "before", c.before)
 	}
 }
 
@@ -267,10 +314,6 @@ func (w *EventWriter) fill(batch *[]writeReq, timer *time.Timer) bool {
 	return true
 }
 
-// commitRetries are the pauses before retrying a failed commit; the queue
-// waits meanwhile, which slows producers rather than losing their events.
-var commitRetries = [...]time.Duration{50 * time.Millisecond, 250 * time.Millisecond, time.Second}
-
 // commit writes the batch in one transaction, answers AppendSync callers and
 // feeds subscribers.
 func (w *EventWriter) commit(batch []writeReq) {
@@ -278,6 +321,9 @@ func (w *EventWriter) commit(batch []writeReq) {
 	for i, r := range batch {
 		evs[i] = r.ev
 	}
+	// Pauses before retrying a failed commit; the queue waits meanwhile,
+	// which slows producers rather than losing their events.
+	commitRetries := [...]time.Duration{50 * time.Millisecond, 250 * time.Millisecond, time.Second}
 	ids, err := w.db.appendValidated(context.Background(), evs)
 	for i := 0; err != nil && ErrorCode(err) == EINTERNAL && i < len(commitRetries); i++ {
 		w.db.log.Warn("store: event batch failed, retrying", "events", len(evs), "err", err)
@@ -331,19 +377,4 @@ func (w *EventWriter) closeSubs() {
 		delete(w.subs, s)
 	}
 	w.subsClosed = true
-}
-
-// prune deletes events past retention and expired tickets, ids and sessions.
-func (w *EventWriter) prune() {
-	ctx := context.Background()
-	before := w.db.nowUTC().Add(-w.opts.Retention)
-	n, err := w.db.PruneEvents(ctx, before)
-	if err != nil {
-		w.db.log.Error("store: prune events", "err", err)
-	} else if n > 0 {
-		w.db.log.Info("store: pruned events", "count", n, "before", before)
-	}
-	if err := w.db.PruneExpired(ctx); err != nil {
-		w.db.log.Error("store: prune expired", "err", err)
-	}
 }

@@ -298,3 +298,30 @@ func crashChild() {
 		fmt.Println(id)
 	}
 }
+
+func TestWriterPrunesInChunks(t *testing.T) {
+	db, clock := newTestDB(t)
+	ctx := context.Background()
+	now := clock.Now()
+	evs := make([]Event, pruneChunk+10)
+	for i := range evs {
+		evs[i] = Event{Kind: KindSystem, Time: now.Add(-48 * time.Hour)}
+	}
+	evs = append(evs, Event{Kind: KindSystem, Time: now})
+	if _, err := db.AppendEvents(ctx, evs); err != nil {
+		t.Fatal(err)
+	}
+	// The goroutine is not started: drive the prune cycle by hand.
+	w := &EventWriter{db: db, opts: EventWriterOptions{Retention: 24 * time.Hour}}
+	c := w.startPrune()
+	if !c.more || c.total != pruneChunk {
+		t.Fatalf("first chunk: %+v", c)
+	}
+	w.continuePrune(&c)
+	if c.more || c.total != pruneChunk+10 {
+		t.Fatalf("second chunk: %+v", c)
+	}
+	if n, _ := db.Counts(ctx); n.Events != 1 {
+		t.Fatalf("%d events left, want 1", n.Events)
+	}
+}
