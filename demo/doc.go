@@ -11,5 +11,6 @@
 // proxy's data plane nor of its wiring: it stands in for the third-party
 // software cas sits between. It provides plain http.Handlers that route by
 // host name; whoever serves them terminates TLS. It imports nothing of the
-// project's except pki (in tests).
+// project's; its tests use pki (certificates) and catalog (to check that the
+// demo-salesforce template fits the app).
 package demo
