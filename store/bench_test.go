@@ -116,6 +116,7 @@ func BenchmarkEventsNewestByUser(b *testing.B) {
 		{"app", EventFilter{App: "app7", Limit: 100, Newest: true}},
 		{"kind", EventFilter{Kinds: []string{KindLogin}, Limit: 100, Newest: true}},
 		{"decision", EventFilter{Decision: "block", Limit: 100, Newest: true}},
+		{"two_kinds", EventFilter{Kinds: []string{KindLogin, KindAdmin}, Limit: 100, Newest: true}},
 		{"user_and_kind", EventFilter{User: "user420@example.com", Kinds: []string{KindLogin}, Limit: 100, Newest: true}},
 		{"unfiltered", EventFilter{Limit: 100, Newest: true}},
 	} {

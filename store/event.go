@@ -107,15 +107,36 @@ func eventQuery(f EventFilter) (string, []any, bool) {
 		where = append(where, "+time < ?")
 		args = append(args, unixNano(f.Until))
 	}
+	// Of several equality filters, only the likely most selective one (user,
+	// then app, kind, decision) may use its index; the others are checked
+	// on the rows it yields. Without statistics SQLite might otherwise walk
+	// the kind index through a million rows to find one user's hundred.
+	lead := ""
+	switch {
+	case f.User != "":
+		lead = "username"
+	case f.App != "":
+		lead = "app"
+	case len(f.Kinds) > 0:
+		lead = "kind"
+	case f.Decision != "":
+		lead = "decision"
+	}
+	col := func(name string) string {
+		if name == lead {
+			return name
+		}
+		return "+" + name
+	}
 	if len(f.Kinds) > 0 {
-		where = append(where, "kind IN (?"+strings.Repeat(", ?", len(f.Kinds)-1)+")")
+		where = append(where, col("kind")+" IN (?"+strings.Repeat(", ?", len(f.Kinds)-1)+")")
 		for _, k := range f.Kinds {
 			args = append(args, k)
 		}
 	}
 	for _, c := range []struct{ col, val string }{{"app", f.App}, {"username", f.User}, {"decision", f.Decision}} {
 		if c.val != "" {
-			where = append(where, c.col+" = ?")
+			where = append(where, col(c.col)+" = ?")
 			args = append(args, c.val)
 		}
 	}

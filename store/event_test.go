@@ -176,6 +176,10 @@ func TestEventQueryPlans(t *testing.T) {
 		{"decision", EventFilter{Decision: "block", Limit: 100, Newest: true}, "events_decision"},
 		{"since only", EventFilter{Since: since, Until: since.Add(time.Hour)}, "events_time"},
 		{"since newest", EventFilter{Since: since, Limit: 100, Newest: true}, "events_time"},
+		{"user and kind", EventFilter{User: "u", Kinds: []string{"login"}, Limit: 100, Newest: true}, "events_user"},
+		{"kind and user", EventFilter{Kinds: []string{"login", "admin"}, User: "u", Decision: "block", Limit: 100, Newest: true}, "events_user"},
+		{"app and decision", EventFilter{App: "a", Decision: "block", Limit: 100, Newest: true}, "events_app"},
+		{"decision and kinds", EventFilter{Decision: "block", Kinds: []string{"login"}, Limit: 100, Newest: true}, "events_kind"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q, args, _ := eventQuery(tc.f)
