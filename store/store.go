@@ -4,8 +4,10 @@
 //
 // The database runs in WAL mode with synchronous=NORMAL, which survives a
 // process crash (kill -9) without losing a committed transaction. Writes go
-// through one connection; reads use a separate pool of query-only connections.
-// The schema is created and upgraded by embedded numbered migrations.
+// through one connection; reads use a separate pool of query-only connections;
+// a third connection checkpoints the WAL in the background so that writers
+// never pay for it. The schema is created and upgraded by embedded numbered
+// migrations.
 //
 // Every method that can fail on bad input returns an *Error whose code
 // (ENOTFOUND, ECONFLICT, EINVALID) the local API maps to an HTTP status.
