@@ -125,6 +125,7 @@ func TestFilters(t *testing.T) {
 		{"ua_tags outdated miss", KindAccess, Filters{UATags: inc("outdated-browser", "outdated-os")}, nil, false},
 		{"ua_tags exclude", KindAccess, Filters{UATags: exc("native-client")}, func(c *Context) { c.UserAgent, c.UA = "okhttp/4.12.0", UAInfo{} }, false},
 		{"ua_contains", KindAccess, Filters{UAContains: inc("WIN64")}, nil, true},
+		{"ua_contains without ParseUA", KindAccess, Filters{UAContains: inc("WIN64")}, func(c *Context) { c.UA = UAInfo{ClientApp: "browser"} }, true},
 		{"ua_contains miss", KindAccess, Filters{UAContains: inc("iphone")}, nil, false},
 		{"ua_contains exclude", KindAccess, Filters{UAContains: exc("chrome/")}, nil, false},
 		{"device_type pc", KindAccess, Filters{DeviceType: inc("pc")}, nil, true},

@@ -47,17 +47,79 @@ var fieldNames = [...]string{
 	fContent: "filters.content",
 }
 
+// patKind says how a pattern matches. Globs whose only wildcards are '*'
+// at the ends or in the middle ("*@acme.com", "cn=laptop-*", "*acme*",
+// "a*b") are matched with prefix, suffix and substring tests; other globs
+// go to gobwas/glob.
+type patKind uint8
+
+const (
+	patExact patKind = iota
+	patPrefix
+	patSuffix
+	patContains
+	patPrefixSuffix
+	patGlob
+)
+
 // pattern is one compiled value of a string filter.
 type pattern struct {
-	raw string
-	g   *glob.Pattern // nil for an exact value
+	raw      string
+	kind     patKind
+	pre, suf string // patPrefix, patSuffix, patContains (pre), patPrefixSuffix
+	g        *glob.Pattern
+}
+
+// compilePattern compiles one value; globs says whether glob syntax applies.
+func compilePattern(v string, globs bool) (pattern, error) {
+	p := pattern{raw: v}
+	if !globs || !isGlob(v) {
+		return p, nil
+	}
+	g, err := glob.Compile(v)
+	if err != nil {
+		return p, fmt.Errorf("invalid pattern %q: %w", v, err)
+	}
+	p.kind, p.g = patGlob, g
+	if strings.ContainsAny(v, "?[{\\") {
+		return p, nil
+	}
+	parts := strings.Split(v, "*")
+	switch {
+	case len(parts) == 2 && parts[0] == "":
+		p.kind, p.suf = patSuffix, parts[1]
+	case len(parts) == 2 && parts[1] == "":
+		p.kind, p.pre = patPrefix, parts[0]
+	case len(parts) == 2:
+		p.kind, p.pre, p.suf = patPrefixSuffix, parts[0], parts[1]
+	case len(parts) == 3 && parts[0] == "" && parts[2] == "":
+		p.kind, p.pre = patContains, parts[1]
+	}
+	return p, nil
+}
+
+// match reports whether s matches the pattern.
+func (p *pattern) match(s string) bool {
+	switch p.kind {
+	case patExact:
+		return p.raw == s
+	case patPrefix:
+		return strings.HasPrefix(s, p.pre)
+	case patSuffix:
+		return strings.HasSuffix(s, p.suf)
+	case patContains:
+		return strings.Contains(s, p.pre)
+	case patPrefixSuffix:
+		return len(s) >= len(p.pre)+len(p.suf) && strings.HasPrefix(s, p.pre) && strings.HasSuffix(s, p.suf)
+	}
+	return p.g.Match(s)
 }
 
 // strMatcher matches a string against exact values and globs.
 type strMatcher struct {
 	pats  []pattern
 	exact map[string]struct{} // exact values, when there are many
-	globs []*glob.Pattern
+	globs []pattern           // the other patterns, when exact is set
 }
 
 // exactMapMin is the number of exact values from which a map beats a scan.
@@ -67,15 +129,11 @@ func newStrMatcher(vals []string, globs bool) (strMatcher, error) {
 	var m strMatcher
 	nExact := 0
 	for _, v := range vals {
-		p := pattern{raw: v}
-		if globs && isGlob(v) {
-			g, err := glob.Compile(v)
-			if err != nil {
-				return m, fmt.Errorf("invalid pattern %q: %w", v, err)
-			}
-			p.g = g
-			m.globs = append(m.globs, g)
-		} else {
+		p, err := compilePattern(v, globs)
+		if err != nil {
+			return m, err
+		}
+		if p.kind == patExact {
 			nExact++
 		}
 		m.pats = append(m.pats, p)
@@ -83,8 +141,10 @@ func newStrMatcher(vals []string, globs bool) (strMatcher, error) {
 	if nExact >= exactMapMin {
 		m.exact = make(map[string]struct{}, nExact)
 		for _, p := range m.pats {
-			if p.g == nil {
+			if p.kind == patExact {
 				m.exact[p.raw] = struct{}{}
+			} else {
+				m.globs = append(m.globs, p)
 			}
 		}
 	}
@@ -99,20 +159,15 @@ func (m *strMatcher) match(s string) bool {
 		if _, ok := m.exact[s]; ok {
 			return true
 		}
-		for _, g := range m.globs {
-			if g.Match(s) {
+		for i := range m.globs {
+			if m.globs[i].match(s) {
 				return true
 			}
 		}
 		return false
 	}
 	for i := range m.pats {
-		p := &m.pats[i]
-		if p.g == nil {
-			if p.raw == s {
-				return true
-			}
-		} else if p.g.Match(s) {
+		if m.pats[i].match(s) {
 			return true
 		}
 	}
@@ -121,9 +176,9 @@ func (m *strMatcher) match(s string) bool {
 
 // which returns the first value s matches, for explanations.
 func (m *strMatcher) which(s string) (string, bool) {
-	for _, p := range m.pats {
-		if (p.g == nil && p.raw == s) || (p.g != nil && p.g.Match(s)) {
-			return p.raw, true
+	for i := range m.pats {
+		if m.pats[i].match(s) {
+			return m.pats[i].raw, true
 		}
 	}
 	return "", false
@@ -234,7 +289,11 @@ func (c *check) anyMatch(m *strMatcher, e *evalCtx) bool {
 		return false
 	case fUAContains:
 		for _, p := range m.pats {
-			if containsFold(e.c.UserAgent, p.raw) {
+			if e.ua.lower != "" {
+				if strings.Contains(e.ua.lower, p.raw) {
+					return true
+				}
+			} else if containsFold(e.c.UserAgent, p.raw) {
 				return true
 			}
 		}

@@ -124,6 +124,11 @@ type UAInfo struct {
 	DeviceType string `json:"device_type,omitempty"`
 	// Tags are native-client, outdated-browser, outdated-os.
 	Tags UATags `json:"tags,omitempty"`
+
+	// lower is the user agent lower-cased, for ua_contains filters; empty
+	// when the info did not come from ParseUA (then Decide folds case as
+	// it compares).
+	lower string
 }
 
 // nativeTokens mark native (non-browser) clients, as found in a user agent.
@@ -145,17 +150,20 @@ var nativeTokens = []struct{ token, name string }{
 	{"; wv)", "Android WebView"},
 }
 
-// ParseUA parses a user agent without regular expressions. Clients that do
+// ParseUA parses a user agent without regular expressions (one allocation:
+// the lower-cased agent kept for ua_contains filters). Clients that do
 // not start with "Mozilla/" (curl, python-requests, Go-http-client, Java,
 // okhttp, Dalvik, CFNetwork apps…) and those carrying a known app token
 // (Salesforce mobile and desktop, Electron apps, Microsoft Office, Android
 // WebView) are native clients and get the native-client tag.
 func ParseUA(ua string, cfg UAConfig) UAInfo {
 	var info UAInfo
+	raw := ua
 	ua = strings.TrimSpace(ua)
 	if ua == "" {
 		return info
 	}
+	info.lower = strings.ToLower(raw)
 	info.ClientApp = ClientBrowser
 	native := !strings.HasPrefix(ua, "Mozilla/")
 	if native {

@@ -3,6 +3,7 @@ package policy
 import (
 	"encoding/json"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -66,7 +67,12 @@ func TestParseUA(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ParseUA(tt.ua, UAConfig{}); !reflect.DeepEqual(got, tt.want) {
+			got := ParseUA(tt.ua, UAConfig{})
+			if got.lower != strings.ToLower(tt.ua) {
+				t.Errorf("lower = %q", got.lower)
+			}
+			got.lower = ""
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseUA =\n%+v\nwant\n%+v", got, tt.want)
 			}
 		})
