@@ -244,7 +244,7 @@ func (a *App) serveReport(w http.ResponseWriter, r *http.Request, s appSession) 
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/csv; charset=UTF-8")
-	h.Set("Content-Disposition", `attachment; filename="report.csv"`)
+	h.Set("Content-Disposition", attachment("report.csv"))
 	h.Set("Content-Length", strconv.Itoa(buf.Len()))
 	h.Set("Cache-Control", "private, no-store")
 	a.log.Info("demo app: report exported", "user", s.email)
@@ -252,27 +252,49 @@ func (a *App) serveReport(w http.ResponseWriter, r *http.Request, s appSession) 
 }
 
 func (a *App) serveDownload(w http.ResponseWriter, r *http.Request, s appSession) {
-	id := r.PathValue("id")
-	var found *File
-	for _, f := range append(a.Files(), a.Uploads()...) {
-		if f.ID == id {
-			found = &f
-			break
-		}
-	}
-	if found == nil {
+	found, ok := a.file(r.PathValue("id"))
+	if !ok {
 		a.notFound(w, r)
 		return
 	}
 	h := w.Header()
 	h.Set("Content-Type", found.MIME)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": found.Name}))
+	h.Set("Content-Disposition", attachment(found.Name))
 	h.Set("Content-Length", strconv.Itoa(len(found.Content)))
 	h.Set("Cache-Control", "private, no-store")
 	a.log.Info("demo app: file downloaded", "user", s.email, "file", found.Name)
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(found.Content)
 	}
+}
+
+// attachment is a Content-Disposition for a download as Salesforce writes
+// it, attachment; filename="NAME", with RFC 2231 encoding for names that
+// cannot be quoted as they are.
+func attachment(name string) string {
+	plain := name != "" && !strings.ContainsFunc(name, func(r rune) bool { return r < 0x20 || r > 0x7e || r == '"' || r == '\\' })
+	if plain {
+		return `attachment; filename="` + name + `"`
+	}
+	return mime.FormatMediaType("attachment", map[string]string{"filename": name})
+}
+
+// file finds a served or uploaded file by ID, without copying its bytes
+// (neither list's entries change once added).
+func (a *App) file(id string) (File, bool) {
+	for _, f := range a.files {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, f := range a.uploads {
+		if f.ID == id {
+			return f, true
+		}
+	}
+	return File{}, false
 }
 
 // serveUpload receives a multipart file part named "file". The form posts

@@ -18,9 +18,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/andybalholm/brotli"
+	"github.com/cas-proxy/cas/pki"
 	"github.com/crewjam/saml"
 	"golang.org/x/net/html"
 )
@@ -279,7 +282,7 @@ func TestAppDownloads(t *testing.T) {
 				t.Fatalf("download: status %d, %d bytes, want %d exact bytes", p.Status, len(p.Body), len(f.Content))
 			}
 			disp, params, err := mime.ParseMediaType(p.Header.Get("Content-Disposition"))
-			if err != nil || disp != "attachment" || params["filename"] != f.Name {
+			if err != nil || disp != "attachment" || params["filename"] != f.Name || !strings.HasPrefix(p.Header.Get("Content-Disposition"), `attachment; filename="`) {
 				t.Errorf("Content-Disposition %q", p.Header.Get("Content-Disposition"))
 			}
 			if p.Header.Get("Content-Type") != f.MIME || p.Header.Get("Content-Encoding") != "" {
@@ -565,5 +568,98 @@ func TestAppLogout(t *testing.T) {
 	}
 	if again := get(t, c, e.app.HomeURL()); again.Status != http.StatusFound || !strings.HasPrefix(again.Header.Get("Location"), e.idp.SSOURL()) {
 		t.Errorf("home after logout: %d to %q, want the IdP", again.Status, again.Header.Get("Location"))
+	}
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// TestAppUsesInjectedClock runs a login years from now: it works only if
+// the IdP dates its Response, and the app checks it and its sessions, by
+// the injected clock.
+func TestAppUsesInjectedClock(t *testing.T) {
+	clk := &testClock{t: time.Date(2031, 3, 4, 10, 0, 0, 0, time.UTC)}
+	n := newTestNet(t)
+	certPEM, keyPEM, _, err := pki.NewSigningCert("future idp", 2048, 24*time.Hour, clk.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, key, err := pki.ParseKeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idp, err := NewIdP(IdPConfig{BaseURL: n.base(idpHost), Users: DefaultUsers(testPasswords), Key: key, Cert: cert, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app, err := NewApp(AppConfig{Org: "acme", Domain: testDomain, Port: n.port, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	app.SetIdP(idp.EntityID(), idp.SSOURL(), []*x509.Certificate{idp.Certificate()})
+	if err := idp.AddServiceProvider(app.EntityID(), app.ACSURL()); err != nil {
+		t.Fatal(err)
+	}
+	n.handle(idp.Handler(), idpHost)
+	n.handle(app.Handler(), app.Hosts()...)
+
+	c := n.client(t)
+	form := follow(t, c, get(t, c, app.HomeURL()))
+	post := submit(t, c, form, url.Values{"username": {"alice"}, "password": {testPasswords("alice")}})
+	response := parseForms(t, post.Body)[0].Fields
+	if acs := submit(t, c, post, nil); acs.Status != http.StatusSeeOther {
+		t.Fatalf("ACS at the injected time: %d: %.300s", acs.Status, acs.Body)
+	}
+	if home := get(t, c, app.HomeURL()); home.Status != http.StatusOK {
+		t.Fatalf("home: %d", home.Status)
+	}
+
+	clk.add(3 * time.Hour) // past the app's 2 h idle timeout
+	if home := get(t, c, app.HomeURL()); home.Status != http.StatusFound || !strings.HasPrefix(home.Header.Get("Location"), idp.SSOURL()) {
+		t.Errorf("home after 3 h: %d to %q, want a new login", home.Status, home.Header.Get("Location"))
+	}
+	if p := postForm(t, n.client(t), app.ACSURL(), response); p.Status != http.StatusForbidden {
+		t.Errorf("a 3 h old Response: status %d, want 403", p.Status)
+	}
+	// The IdP's own session (8 h) still holds: the new login needs no form.
+	again := follow(t, c, get(t, c, app.HomeURL()))
+	if fs := parseForms(t, again.Body); len(fs) != 1 || fs[0].Fields.Get("SAMLResponse") == "" {
+		t.Fatalf("want a Response straight from the IdP session: %.300s", again.Body)
+	}
+	if acs := submit(t, c, again, nil); acs.Status != http.StatusSeeOther {
+		t.Errorf("second login: %d", acs.Status)
+	}
+}
+
+func TestAttachment(t *testing.T) {
+	tests := []struct{ name, want string }{
+		{"Q3-Forecast.pdf", `attachment; filename="Q3-Forecast.pdf"`},
+		{"report.csv", `attachment; filename="report.csv"`},
+		{"plan 2027.txt", `attachment; filename="plan 2027.txt"`},
+		{`say "hi".txt`, `attachment; filename="say \"hi\".txt"`},
+		{"Präsentation.pdf", `attachment; filename*=utf-8''Pr%C3%A4sentation.pdf`},
+	}
+	for _, tt := range tests {
+		got := attachment(tt.name)
+		if got != tt.want {
+			t.Errorf("attachment(%q) = %s, want %s", tt.name, got, tt.want)
+		}
+		if _, params, err := mime.ParseMediaType(got); err != nil || params["filename"] != tt.name {
+			t.Errorf("attachment(%q) parses back as %q, %v", tt.name, params["filename"], err)
+		}
 	}
 }

@@ -241,6 +241,9 @@ func elements(t *testing.T, body string) map[string]*html.Node {
 }
 
 func attr(n *html.Node, name string) string {
+	if n == nil {
+		return ""
+	}
 	for _, a := range n.Attr {
 		if a.Key == name {
 			return a.Val
@@ -249,7 +252,11 @@ func attr(n *html.Node, name string) string {
 	return ""
 }
 
+// text returns an element's text content, "" for a missing element.
 func text(n *html.Node) string {
+	if n == nil {
+		return ""
+	}
 	var b strings.Builder
 	var walk func(n *html.Node)
 	walk = func(n *html.Node) {

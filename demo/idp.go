@@ -173,6 +173,10 @@ func (p *IdP) Handler() http.Handler { return p.handler }
 // EntityID returns the IdP's SAML entity ID, its metadata URL.
 func (p *IdP) EntityID() string { return p.url("/metadata") }
 
+// Certificate returns the IdP's signing certificate, the one service
+// providers (or a proxy importing the IdP) must trust.
+func (p *IdP) Certificate() *x509.Certificate { return p.cert }
+
 // SSOURL returns the IdP's single sign-on service URL.
 func (p *IdP) SSOURL() string { return p.url("/sso") }
 

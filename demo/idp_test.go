@@ -384,3 +384,57 @@ func TestNewIdPChecksConfig(t *testing.T) {
 		t.Errorf("LoginURL = %s", got)
 	}
 }
+
+func TestIdPPostBindingAndRetry(t *testing.T) {
+	n := newTestNet(t)
+	idp := newTestIdP(t, n)
+	sp := newTestSP(t, n, idp, "sp.test.localhost")
+	if err := idp.AddServiceProvider(sp.sp.EntityID, sp.sp.AcsURL.String()); err != nil {
+		t.Fatal(err)
+	}
+	// Replacing the registration keeps one entry under the entity ID.
+	if err := idp.AddServiceProvider(sp.sp.EntityID, sp.sp.AcsURL.String()); err != nil || len(idp.apps()) != 1 {
+		t.Fatalf("re-registering: %v, %d apps", err, len(idp.apps()))
+	}
+	c := n.client(t)
+
+	// The SP's HTTP-POST binding form, as a browser would send it.
+	formHTML, err := sp.sp.MakePostAuthenticationRequest("post-rs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	forms := parseForms(t, string(formHTML))
+	if len(forms) != 1 || forms[0].Action != idp.SSOURL() {
+		t.Fatalf("SP POST form: %+v", forms)
+	}
+	raw, _ := base64.StdEncoding.DecodeString(forms[0].Fields.Get("SAMLRequest"))
+	var req saml.AuthnRequest
+	if err := xml.Unmarshal(raw, &req); err != nil {
+		t.Fatal(err)
+	}
+	sp.mu.Lock()
+	sp.requestIDs = append(sp.requestIDs, req.ID)
+	sp.mu.Unlock()
+	login := postForm(t, c, idp.SSOURL(), forms[0].Fields)
+
+	// A wrong password shows the form again, still carrying the request.
+	again := submit(t, c, login, url.Values{"username": {"alice"}, "password": {"wrong"}})
+	if again.Status != http.StatusUnauthorized || elements(t, again.Body)["login-error"] == nil {
+		t.Fatalf("wrong password: %d: %.300s", again.Status, again.Body)
+	}
+	if el := elements(t, again.Body)["username"]; attr(el, "value") != "alice" {
+		t.Errorf("the user name was not kept: %q", attr(el, "value"))
+	}
+	post := submit(t, c, again, url.Values{"username": {"alice"}, "password": {testPasswords("alice")}})
+	if acs := submit(t, c, post, nil); acs.Status != http.StatusOK {
+		t.Fatalf("SP refused: %d %s", acs.Status, acs.Body)
+	}
+	a, relay, raw := sp.last(t)
+	if relay != "post-rs" {
+		t.Errorf("RelayState %q", relay)
+	}
+	checkAssertion(t, sp, a, raw, "alice@example.com", "Alice Adams", []string{"sales"})
+	if a.Subject.SubjectConfirmations[0].SubjectConfirmationData.InResponseTo != req.ID {
+		t.Errorf("InResponseTo %q, want %q", a.Subject.SubjectConfirmations[0].SubjectConfirmationData.InResponseTo, req.ID)
+	}
+}
