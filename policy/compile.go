@@ -132,8 +132,26 @@ func Compile(policies []Policy, env Env, defaults Defaults) (*Set, error) {
 		s.detectors = append(s.detectors, d)
 	}
 	slices.SortFunc(s.detectors, func(a, b Detector) int { return strings.Compare(a.key, b.key) })
+	s.share()
 	s.index()
 	return s, nil
+}
+
+// share gives equal checks of different policies the same id, so that a
+// decision evaluates each distinct check once.
+func (s *Set) share() {
+	ids := map[string]uint32{}
+	for _, c := range s.compiled {
+		for i := range c.fast {
+			sig := c.fast[i].signature()
+			id, ok := ids[sig]
+			if !ok {
+				id = uint32(len(ids))
+				ids[sig] = id
+			}
+			c.fast[i].id = id
+		}
+	}
 }
 
 // index builds the per-kind app indexes and the device-needs table.

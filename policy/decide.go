@@ -50,7 +50,7 @@ const (
 
 // matches reports whether the policy matches, and whether only through the
 // content fallback.
-func (c *compiled) matches(e *evalCtx, skipContent bool) (ok bool, fb int) {
+func (c *compiled) matches(e *evalCtx, skipContent bool, cache *checkCache) (ok bool, fb int) {
 	if e.bits&c.enumExc != 0 {
 		return false, 0
 	}
@@ -64,7 +64,7 @@ func (c *compiled) matches(e *evalCtx, skipContent bool) (ok bool, fb int) {
 		if skipContent && ch.f == fContent {
 			continue
 		}
-		m, f := ch.match(e)
+		m, f := ch.eval(e, cache)
 		if !m {
 			return false, 0
 		}
@@ -102,10 +102,11 @@ func (s *Set) DecideInto(ctx *Context, d *Decision) {
 	slot := kindSlot(ctx.Kind)
 	var buf [maxStackHits]uint32
 	hits := buf[:0]
+	var cache checkCache
 	best, bestRank := -1, 0
 	cands := s.kinds[slot].candidates(ctx.App)
 	for i, c := range cands {
-		ok, fb := c.matches(&e, false)
+		ok, fb := c.matches(&e, false, &cache)
 		if !ok {
 			continue
 		}
@@ -169,11 +170,12 @@ func (s *Set) NeedsContent(ctx *Context) bool {
 	}
 	var e evalCtx
 	e.prepare(ctx, &s.ua)
+	var cache checkCache
 	for _, c := range s.kinds[1].candidates(ctx.App) {
 		if !c.hasContent {
 			continue
 		}
-		if ok, _ := c.matches(&e, true); ok {
+		if ok, _ := c.matches(&e, true, &cache); ok {
 			return true
 		}
 	}

@@ -196,6 +196,7 @@ func (m *strMatcher) list() string {
 // check is one compiled filter. It is a concrete type (no interface) so
 // that matching does not make the evaluation context escape.
 type check struct {
+	id       uint32 // equal checks share an id (see Set.share)
 	f        field
 	incMask  UATags
 	excMask  UATags
@@ -409,4 +410,58 @@ func (c *check) matchContent(e *evalCtx) (ok, fallback bool) {
 		}
 	}
 	return true, false
+}
+
+// signature identifies what a check tests, so that equal checks of
+// different policies are evaluated once per decision.
+func (c *check) signature() string {
+	var b strings.Builder
+	b.WriteByte(byte(c.f))
+	// Every string is quoted, so that no value can forge a separator.
+	for _, m := range []*strMatcher{&c.inc, &c.exc} {
+		b.WriteString("|")
+		for _, p := range m.pats {
+			fmt.Fprintf(&b, "%q,", p.raw)
+		}
+	}
+	fmt.Fprintf(&b, "|%d|%d", c.incMask, c.excMask)
+	if x := c.checkExt; x != nil {
+		fmt.Fprintf(&b, "|%v|%v|%q|%q|%d|%d", x.incP, x.excP, x.incTags, x.excTags, x.size.Min, x.size.Max)
+		for _, r := range x.incRules {
+			fmt.Fprintf(&b, "|+%q/%d", r.key, r.min)
+		}
+		for _, r := range x.excRules {
+			fmt.Fprintf(&b, "|-%q/%d", r.key, r.min)
+		}
+	}
+	return b.String()
+}
+
+// maxCachedChecks is how many distinct checks a decision remembers the
+// result of (on its stack); checks past it are evaluated every time.
+const maxCachedChecks = 2048
+
+// checkCache holds a decision's check results by check id: 0 not yet
+// evaluated, 1 failed, 2 passed, 3 passed through the content fallback.
+type checkCache [maxCachedChecks]uint8
+
+// eval returns the check's result, from the cache when it is there.
+func (c *check) eval(e *evalCtx, cache *checkCache) (ok, fallback bool) {
+	if c.id >= maxCachedChecks {
+		return c.match(e)
+	}
+	r := cache[c.id]
+	if r == 0 {
+		ok, fallback = c.match(e)
+		r = 1
+		if ok {
+			r = 2
+			if fallback {
+				r = 3
+			}
+		}
+		cache[c.id] = r
+		return ok, fallback
+	}
+	return r >= 2, r == 3
 }
