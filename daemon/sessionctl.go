@@ -196,7 +196,7 @@ func (d *Daemon) startMonitoredSession(w http.ResponseWriter, r *http.Request, a
 	if m == nil || err != nil {
 		return false
 	}
-	proxHost, ok := m.ToProxy(acs.Host)
+	proxHost, ok := m.ToProxy(acs.Hostname())
 	if !ok {
 		d.log.Error("session control: the app's ACS host is not one of its domains", "app", app.app.Name, "acs", app.app.ACSURL)
 		return false

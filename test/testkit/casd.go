@@ -55,6 +55,8 @@ type Casd struct {
 	Stderr   *LockedBuffer
 	exited   chan struct{}
 	Env      []string
+	// Args are extra casd flags, such as --demo.
+	Args []string
 }
 
 // LockedBuffer is a bytes.Buffer safe for concurrent writes and reads.
@@ -101,7 +103,7 @@ func NewCasd(t *testing.T, extraConfig string) *Casd {
 func (c *Casd) Start() {
 	c.t.Helper()
 	c.Stderr = &LockedBuffer{}
-	c.Cmd = exec.Command(filepath.Join(BinDir, "casd"), "--config", c.Config)
+	c.Cmd = exec.Command(filepath.Join(BinDir, "casd"), append([]string{"--config", c.Config}, c.Args...)...)
 	c.Cmd.Env = c.Env
 	c.Cmd.Stderr = c.Stderr
 	c.Cmd.Stdout = c.Stderr
