@@ -287,6 +287,7 @@ type Onboarded struct {
 
 // AppPatch is the body of PATCH /v0/apps/{name}; nil fields are unchanged.
 type AppPatch struct {
+	IdP                    *string  `json:"idp,omitempty"`
 	AddDownloadPatterns    []string `json:"add_download_patterns,omitempty"`
 	AddExportPatterns      []string `json:"add_export_patterns,omitempty"`
 	AddUploadPatterns      []string `json:"add_upload_patterns,omitempty"`

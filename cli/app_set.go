@@ -24,7 +24,7 @@ type AppSetOptions struct {
 func newCmdAppSet(f *Factory, runF func(*AppSetOptions) error) *cobra.Command {
 	opts := &AppSetOptions{IO: f.IOStreams, Client: f.Client}
 	var (
-		notice                                  string
+		notice, idp                             string
 		noNotice                                bool
 		idpInit, signReq, signResp, requireSign bool
 	)
@@ -44,6 +44,12 @@ session policies; they add to the template's.`,
 			opts.Name = args[0]
 			fl := cmd.Flags()
 			p := &opts.Patch
+			if fl.Changed("idp") {
+				if strings.TrimSpace(idp) == "" {
+					return flagErrorf("--idp needs the name of an IdP (cas idp list)")
+				}
+				p.IdP = &idp
+			}
 			if fl.Changed("monitor-notice") && noNotice {
 				return flagErrorf("--monitor-notice and --no-monitor-notice cannot be used together")
 			}
@@ -67,7 +73,7 @@ session policies; they add to the template's.`,
 				}
 			}
 			if len(p.AddDownloadPatterns)+len(p.AddExportPatterns)+len(p.AddUploadPatterns) == 0 &&
-				p.MonitorNotice == nil && p.IdPInitiated == nil && p.SignRequests == nil && p.SignResponse == nil && p.RequireSignedAssertion == nil {
+				p.MonitorNotice == nil && p.IdP == nil && p.IdPInitiated == nil && p.SignRequests == nil && p.SignResponse == nil && p.RequireSignedAssertion == nil {
 				return flagErrorf("nothing to change: give at least one setting flag")
 			}
 			if runF != nil {
@@ -80,6 +86,7 @@ session policies; they add to the template's.`,
 	fl.StringArrayVar(&opts.Patch.AddDownloadPatterns, "download-pattern", nil, "Add a URL pattern (RE2) classified as download (repeatable)")
 	fl.StringArrayVar(&opts.Patch.AddExportPatterns, "export-pattern", nil, "Add a URL pattern (RE2) classified as export (repeatable)")
 	fl.StringArrayVar(&opts.Patch.AddUploadPatterns, "upload-pattern", nil, "Add a URL pattern (RE2) classified as upload (repeatable)")
+	fl.StringVar(&idp, "idp", "", "Move the app to another IdP (its users then sign in there)")
 	fl.StringVar(&notice, "monitor-notice", "", "Text of the notice shown at the start of a monitored session")
 	fl.BoolVar(&noNotice, "no-monitor-notice", false, "Show no notice at the start of a monitored session")
 	fl.BoolVar(&idpInit, "idp-initiated", false, "Accept IdP-initiated logins (--idp-initiated=false refuses them)")

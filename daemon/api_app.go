@@ -262,6 +262,15 @@ func (d *Daemon) patchApp(w http.ResponseWriter, r *http.Request) error {
 	s.DownloadPatterns = appendNew(s.DownloadPatterns, p.AddDownloadPatterns)
 	s.ExportPatterns = appendNew(s.ExportPatterns, p.AddExportPatterns)
 	s.UploadPatterns = appendNew(s.UploadPatterns, p.AddUploadPatterns)
+	if p.IdP != nil && *p.IdP != a.IdP {
+		if _, err := d.db.IdP(r.Context(), *p.IdP); err != nil {
+			if store.ErrorCode(err) == store.ENOTFOUND {
+				return invalid("idp: no IdP named %q (cas idp list)", *p.IdP)
+			}
+			return err
+		}
+		a.IdP = *p.IdP
+	}
 	setBool := func(dst *bool, v *bool) {
 		if v != nil {
 			*dst = *v
