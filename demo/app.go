@@ -141,14 +141,17 @@ func (a *App) Hosts() []string { return []string{a.myHost, a.lightHost, a.fileHo
 // EntityID returns the app's SAML entity ID, its My Domain URL.
 func (a *App) EntityID() string { return a.base(a.myHost) }
 
-// ACSURL returns the app's assertion consumer service URL, Salesforce's
-// login URL shape: the My Domain URL with the org ID in "so". Responses
-// addressed to the same URL without the slash before "?" are accepted too,
-// since that is how Salesforce's Setup writes it.
-func (a *App) ACSURL() string { return a.base(a.myHost) + "/?so=" + OrgID }
+// ACSURL returns the app's assertion consumer service URL in Salesforce's
+// login URL shape: the My Domain URL with the org ID in "so", written as
+// Salesforce's Setup and metadata write it, without a slash before the "?"
+// (https://acme.my.demo-salesforce.localhost:8443?so=00D000000000001). It is
+// what the catalog's demo-salesforce template expands to, and the
+// AssertionConsumerServiceURL of the app's AuthnRequests. Responses
+// addressed to the same URL with the slash (…/?so=…) are accepted too.
+func (a *App) ACSURL() string { return a.base(a.myHost) + "?so=" + OrgID }
 
 func (a *App) acsURLs() []string {
-	return []string{a.ACSURL(), a.base(a.myHost) + "?so=" + OrgID}
+	return []string{a.ACSURL(), a.base(a.myHost) + "/?so=" + OrgID}
 }
 
 // HomeURL returns the URL of the app's home page.

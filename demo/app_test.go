@@ -160,9 +160,9 @@ func checkSessionCookies(t *testing.T, setCookies []string) {
 }
 
 func TestAppIdPInitiatedRelayState(t *testing.T) {
-	// The IdP knows the app's ACS URL without the slash before "?", as
-	// Salesforce's Setup shows it; the app accepts Responses addressed so.
-	e := newAppEnv(t, func(a *App) string { return strings.Replace(a.ACSURL(), "/?", "?", 1) })
+	// The IdP knows the app's ACS URL with a slash before "?"; the app
+	// accepts Responses addressed so too.
+	e := newAppEnv(t, func(a *App) string { return strings.Replace(a.ACSURL(), "?", "/?", 1) })
 	l := e.app.links()
 	tests := []struct{ relay, want string }{
 		{"/lightning/page/home", l.Lightning},
@@ -517,7 +517,7 @@ func TestAppWithoutIdP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if app.EntityID() != "https://acme.my."+testDomain || app.ACSURL() != "https://acme.my."+testDomain+"/?so="+OrgID {
+	if app.EntityID() != "https://acme.my."+testDomain || app.ACSURL() != "https://acme.my."+testDomain+"?so="+OrgID {
 		t.Errorf("EntityID %s, ACSURL %s", app.EntityID(), app.ACSURL())
 	}
 	if !slices.Equal(app.Hosts(), []string{"acme.my." + testDomain, "acme.lightning." + testDomain, "acme.file." + testDomain}) {
@@ -553,7 +553,7 @@ func TestAppWithoutIdP(t *testing.T) {
 		}
 	}
 	md, err := app.SPMetadataXML()
-	if err != nil || !bytes.Contains(md, []byte(`Location="https://acme.my.`+testDomain+`/?so=`+OrgID+`"`)) {
+	if err != nil || !bytes.Contains(md, []byte(`Location="https://acme.my.`+testDomain+`?so=`+OrgID+`"`)) {
 		t.Errorf("SP metadata: %v: %s", err, md)
 	}
 }
