@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/rsa"
 	"crypto/x509"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"fmt"
@@ -89,6 +90,7 @@ type IdP struct {
 type registeredSP struct {
 	name, title, entityID, acsURL string
 	added                         int
+	certs                         []*x509.Certificate // verify signed AuthnRequests
 }
 
 type idpSession struct {
@@ -225,16 +227,34 @@ func (p *IdP) RegisterApp(name, title, entityID, acsURL string) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	added := len(p.sps)
+	var certs []*x509.Certificate
 	if old, ok := p.sps[entityID]; ok {
-		added = old.added
+		added, certs = old.added, old.certs
 	}
 	for id, sp := range p.sps {
 		if sp.name == name && id != entityID {
 			return fmt.Errorf("demo idp: app name %q already used by %s", name, id)
 		}
 	}
-	p.sps[entityID] = registeredSP{name: name, title: title, entityID: entityID, acsURL: acsURL, added: added}
+	p.sps[entityID] = registeredSP{name: name, title: title, entityID: entityID, acsURL: acsURL, added: added, certs: certs}
 	p.log.Info("demo idp: service provider registered", "entity_id", entityID, "acs", acsURL)
+	return nil
+}
+
+// SetRequestSigningCerts gives the IdP the certificates that verify the
+// signed AuthnRequests of the registered service provider entityID (a proxy
+// that signs the requests it relays, say). Unsigned requests stay
+// accepted; a signed one is checked, and refused without a certificate.
+// Re-registering the service provider keeps them.
+func (p *IdP) SetRequestSigningCerts(entityID string, certs ...*x509.Certificate) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	sp, ok := p.sps[entityID]
+	if !ok {
+		return fmt.Errorf("demo idp: service provider %s is not registered", entityID)
+	}
+	sp.certs = slices.DeleteFunc(slices.Clone(certs), func(c *x509.Certificate) bool { return c == nil })
+	p.sps[entityID] = sp
 	return nil
 }
 
@@ -309,11 +329,17 @@ func (p *IdP) serviceProvider(entityID string) (*saml.EntityDescriptor, error) {
 		return nil, os.ErrNotExist
 	}
 	yes := true
+	var keys []saml.KeyDescriptor
+	for _, c := range sp.certs {
+		keys = append(keys, saml.KeyDescriptor{Use: "signing", KeyInfo: saml.KeyInfo{X509Data: saml.X509Data{
+			X509Certificates: []saml.X509Certificate{{Data: base64.StdEncoding.EncodeToString(c.Raw)}},
+		}}})
+	}
 	return &saml.EntityDescriptor{
 		EntityID: sp.entityID,
 		SPSSODescriptors: []saml.SPSSODescriptor{{
 			SSODescriptor: saml.SSODescriptor{
-				RoleDescriptor: saml.RoleDescriptor{ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol"},
+				RoleDescriptor: saml.RoleDescriptor{ProtocolSupportEnumeration: "urn:oasis:names:tc:SAML:2.0:protocol", KeyDescriptors: keys},
 			},
 			AssertionConsumerServices: []saml.IndexedEndpoint{{
 				Binding: saml.HTTPPostBinding, Location: sp.acsURL, Index: 0, IsDefault: &yes,

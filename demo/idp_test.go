@@ -438,3 +438,52 @@ func TestIdPPostBindingAndRetry(t *testing.T) {
 		t.Errorf("InResponseTo %q, want %q", a.Subject.SubjectConfirmations[0].SubjectConfirmationData.InResponseTo, req.ID)
 	}
 }
+
+func TestIdPSignedAuthnRequests(t *testing.T) {
+	n := newTestNet(t)
+	idp := newTestIdP(t, n)
+	sp := newTestSP(t, n, idp, "sp.test.localhost")
+	spCert, spKey := newSigner(t, "signing sp")
+	sp.sp.Key, sp.sp.Certificate = spKey, spCert
+	sp.sp.SignatureMethod = "http://www.w3.org/2001/04/xmldsig-more#rsa-sha256"
+	if err := idp.AddServiceProvider(sp.sp.EntityID, sp.sp.AcsURL.String()); err != nil {
+		t.Fatal(err)
+	}
+	if err := idp.SetRequestSigningCerts("https://unknown.test.localhost", spCert); err == nil {
+		t.Error("SetRequestSigningCerts accepted an unknown service provider")
+	}
+	otherCert, _ := newSigner(t, "other")
+	tests := []struct {
+		name   string
+		certs  []*x509.Certificate
+		status int
+	}{
+		{"no certificate registered", nil, http.StatusBadRequest},
+		{"another certificate", []*x509.Certificate{otherCert}, http.StatusBadRequest},
+		{"the signer's certificate", []*x509.Certificate{otherCert, spCert}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := idp.SetRequestSigningCerts(sp.sp.EntityID, tt.certs...); err != nil {
+				t.Fatal(err)
+			}
+			// Re-registering keeps the certificates.
+			if err := idp.AddServiceProvider(sp.sp.EntityID, sp.sp.AcsURL.String()); err != nil {
+				t.Fatal(err)
+			}
+			formHTML, err := sp.sp.MakePostAuthenticationRequest("")
+			if err != nil {
+				t.Fatal(err)
+			}
+			fields := parseForms(t, string(formHTML))[0].Fields
+			raw, _ := base64.StdEncoding.DecodeString(fields.Get("SAMLRequest"))
+			if !strings.Contains(string(raw), "SignatureValue") {
+				t.Fatal("the test SP did not sign its request")
+			}
+			p := postForm(t, n.client(t), idp.SSOURL(), fields)
+			if p.Status != tt.status || (tt.status == http.StatusOK) != (elements(t, p.Body)["username"] != nil) {
+				t.Errorf("status %d, want %d (login form iff accepted): %.300s", p.Status, tt.status, p.Body)
+			}
+		})
+	}
+}
