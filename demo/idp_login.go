@@ -46,7 +46,7 @@ func (p *IdP) getSession(w http.ResponseWriter, r *http.Request, req *saml.IdpAu
 	if s, ok := p.currentSession(r); ok && !force {
 		return s.samlSession()
 	}
-	form := loginForm{Action: r.URL.String()}
+	var form loginForm
 	if r.URL.Path == "/sso" {
 		form.Action = p.SSOURL()
 		form.SAMLRequest = base64.StdEncoding.EncodeToString(req.RequestBuffer)
