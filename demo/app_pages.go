@@ -161,6 +161,11 @@ func (a *App) renderHTML(w http.ResponseWriter, r *http.Request, status int, t *
 	h.Set("Content-Security-Policy", a.csp())
 	h.Set("Cache-Control", "no-cache, no-store, must-revalidate, private")
 	h.Set("X-Frame-Options", "SAMEORIGIN")
+	if v.User.Email != "" {
+		// An absolute URL in a header too, as Salesforce preloads its
+		// scripts.
+		h.Set("Link", "<"+v.L.Script+">; rel=preload; as=script")
+	}
 	writeBody(w, r, status, "text/html; charset=utf-8", buf.Bytes())
 }
 

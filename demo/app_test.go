@@ -222,6 +222,9 @@ func TestAppPagesLinkAppHosts(t *testing.T) {
 		if csp := p.Header.Get("Content-Security-Policy"); !strings.HasPrefix(csp, wantCSP) {
 			t.Errorf("%s: CSP %q, want it to start with %q", u, csp, wantCSP)
 		}
+		if link := p.Header.Get("Link"); link != "<"+l.Script+">; rel=preload; as=script" {
+			t.Errorf("%s: Link %q", u, link)
+		}
 		urls := absoluteURLs(t, p.Body)
 		if len(urls) < 5 {
 			t.Errorf("%s: only %d links", u, len(urls))
