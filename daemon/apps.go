@@ -169,6 +169,9 @@ func (d *Daemon) reloadApps(ctx context.Context) error {
 	}
 	d.apps.Store(&t)
 	d.rebuildMapper()
+	if rig := d.demo.Load(); rig != nil && t[demoAppName] != nil {
+		syncDemoApp(rig.app, t[demoAppName], d.proxySSOURL(demoAppName))
+	}
 	return nil
 }
 

@@ -197,13 +197,7 @@ func (d *Daemon) setupDemo(ctx context.Context) (*DemoInfo, error) {
 	if rt == nil {
 		return nil, errors.New("demo: the demo app did not load")
 	}
-	var certs []*x509.Certificate
-	for _, k := range rt.app.Keys {
-		if c, err := parseCertPEM(k.CertPEM); err == nil && !k.Retired {
-			certs = append(certs, c)
-		}
-	}
-	app.SetIdP(idp.EntityID(), d.proxySSOURL(demoAppName), certs)
+	syncDemoApp(app, rt, d.proxySSOURL(demoAppName))
 	if err := idp.RegisterApp(demoAppName, "Demo Salesforce", app.EntityID(), d.proxyACSURL(demoAppName)); err != nil {
 		return nil, err
 	}
@@ -322,4 +316,17 @@ func demoListenOK(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// syncDemoApp points the demo app at casd as its IdP, with the current
+// issuer and replacement certificates, as an admin would configure the real
+// app; called at start and whenever apps change (a new IdP, a rotation).
+func syncDemoApp(app *demo.App, rt *appRuntime, ssoURL string) {
+	var certs []*x509.Certificate
+	for _, k := range rt.app.Keys {
+		if c, err := parseCertPEM(k.CertPEM); err == nil && !k.Retired {
+			certs = append(certs, c)
+		}
+	}
+	app.SetIdP(rt.idp.EntityID, ssoURL, certs)
 }

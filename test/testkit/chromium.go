@@ -122,14 +122,16 @@ func StartChrome(t *testing.T, o ChromeOptions) *Chrome {
 		cancelAlloc()
 		logf.Close()
 	})
-	startCtx, startCancel := context.WithTimeout(ctx, 60*time.Second)
-	defer startCancel()
-	if err := chromedp.Do(startCtx); err != nil {
+	// The first action starts the browser and binds it to its context: run
+	// it on the long-lived one (a deadline here would end the browser).
+	if err := chromedp.Do(ctx); err != nil {
 		log, _ := os.ReadFile(filepath.Join(home, "chromium.log"))
 		t.Fatalf("start chromium: %v\n%s", err, log)
 	}
 	allow := browser.SetDownloadBehaviorBehaviorAllow
-	if _, err := chromedp.CallBrowser(startCtx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: allow, DownloadPath: downloads}); err != nil {
+	dctx, dcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer dcancel()
+	if _, err := chromedp.CallBrowser(dctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{Behavior: allow, DownloadPath: downloads}); err != nil {
 		t.Fatalf("set download behaviour: %v", err)
 	}
 	return &Chrome{Ctx: ctx, Downloads: downloads, t: t}
@@ -193,7 +195,7 @@ func (c *Chrome) Screenshot(path string) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(c.Ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		c.t.Fatalf("screenshot: %v", err)
 	}
