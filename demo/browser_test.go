@@ -29,7 +29,10 @@ func browser(t *testing.T) context.Context {
 		}
 	}
 	if path == "" {
-		t.Skip("no Chromium found")
+		if os.Getenv("CI") == "true" {
+			t.Fatal("no Chromium found (make test installs it)")
+		}
+		t.Skip("no Chromium found; apt-get install chromium (or run make test)")
 	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(path),
