@@ -20,6 +20,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/cas-proxy/cas/api"
+	"github.com/cas-proxy/cas/policy"
 )
 
 // Config is casd's configuration. Its sources, strongest first: command-line
@@ -49,6 +50,16 @@ type Config struct {
 	SAML    SAMLConfig    `mapstructure:"saml" yaml:"saml"`
 	Session SessionConfig `mapstructure:"session" yaml:"session"`
 	Inspect InspectConfig `mapstructure:"inspect" yaml:"inspect"`
+	UA      UAConfig      `mapstructure:"ua" yaml:"ua"`
+}
+
+// UAConfig sets the versions below which a browser or an OS is tagged
+// outdated-browser or outdated-os; families not named keep their defaults
+// (Chrome and Edge 120, Firefox 115, Safari 16, Opera 100, Samsung Internet
+// 23; Windows 10, macOS 10.15, iOS 16, Android 10).
+type UAConfig struct {
+	MinBrowser map[string]int    `mapstructure:"min_browser" yaml:"min_browser,omitempty"`
+	MinOS      map[string]string `mapstructure:"min_os" yaml:"min_os,omitempty"` // "16" or "10.15"
 }
 
 // TLSConfig names a certificate for the proxy listener; empty means casd's
@@ -117,6 +128,8 @@ func defaults() map[string]any {
 		"session.idle_timeout":   "1h",
 		"session.max_lifetime":   "336h",
 		"inspect.max_bytes":      50 << 20,
+		"ua.min_browser":         map[string]int{},
+		"ua.min_os":              map[string]string{},
 	}
 }
 
@@ -404,6 +417,9 @@ func (c *Config) finish() error {
 	if c.Inspect.MaxBytes <= 0 {
 		return errors.New("inspect.max_bytes must be positive")
 	}
+	if _, err := c.UA.policyConfig(); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -464,4 +480,59 @@ func flatDiff(prefix string, a, b map[string]any, out *[]string) {
 			*out = append(*out, prefix+k)
 		}
 	}
+}
+
+// policyConfig turns the configured thresholds into the policy package's,
+// over its defaults.
+func (u UAConfig) policyConfig() (policy.UAConfig, error) {
+	cfg := policy.UAConfig{MinBrowser: policy.DefaultMinBrowser(), MinOS: policy.DefaultMinOS()}
+	for k, v := range u.MinBrowser {
+		fam, ok := family(cfg.MinBrowser, k)
+		if !ok {
+			return cfg, fmt.Errorf("ua.min_browser.%s: unknown browser family (known: %s)", k, strings.Join(sortedKeys(cfg.MinBrowser), ", "))
+		}
+		if v < 0 {
+			return cfg, fmt.Errorf("ua.min_browser.%s: %d is negative", k, v)
+		}
+		cfg.MinBrowser[fam] = v
+	}
+	for k, v := range u.MinOS {
+		fam, ok := family(cfg.MinOS, k)
+		if !ok {
+			return cfg, fmt.Errorf("ua.min_os.%s: unknown OS family (known: %s)", k, strings.Join(sortedKeys(cfg.MinOS), ", "))
+		}
+		k = fam
+		major, minor, _ := strings.Cut(v, ".")
+		ma, err1 := strconv.Atoi(major)
+		mi := 0
+		var err2 error
+		if minor != "" {
+			mi, err2 = strconv.Atoi(minor)
+		}
+		if err1 != nil || err2 != nil || ma < 0 || mi < 0 {
+			return cfg, fmt.Errorf("ua.min_os.%s: %q is not a version like 16 or 10.15", k, v)
+		}
+		cfg.MinOS[k] = policy.Version{Major: ma, Minor: mi}
+	}
+	return cfg, nil
+}
+
+// family finds the canonical spelling of a family name (configuration keys
+// arrive lower-cased).
+func family[V any](m map[string]V, name string) (string, bool) {
+	for k := range m {
+		if strings.EqualFold(k, name) {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

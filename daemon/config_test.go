@@ -109,3 +109,23 @@ func TestConfigSizesAndDays(t *testing.T) {
 		t.Errorf("printed config differs on %v", d)
 	}
 }
+
+func TestConfigUAThresholds(t *testing.T) {
+	file := writeFile(t, "casd.yaml", "ua:\n  min_browser:\n    Chrome: 130\n  min_os:\n    macOS: \"13.1\"\n")
+	cfg, err := LoadConfig(file, true, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ua, err := cfg.UA.policyConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ua.MinBrowser["Chrome"] != 130 || ua.MinOS["macOS"].Major != 13 || ua.MinOS["macOS"].Minor != 1 || ua.MinBrowser["Firefox"] == 0 {
+		t.Fatalf("thresholds = %+v", ua)
+	}
+	for _, bad := range []string{"ua:\n  min_browser:\n    Netscape: 4\n", "ua:\n  min_os:\n    iOS: sixteen\n"} {
+		if _, err := LoadConfig(writeFile(t, "bad.yaml", bad), true, nil, nil); err == nil || !strings.Contains(err.Error(), "ua.min_") {
+			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}

@@ -23,6 +23,7 @@ type policySet struct {
 // against: IP tags, apps, whether a GeoIP database is configured.
 func (d *Daemon) policyEnv(ctx context.Context) (policy.Env, error) {
 	env := policy.Env{IPTags: map[string][]netip.Prefix{}, Apps: map[string]bool{}, HasGeoIP: d.geo.configured()}
+	env.UA, _ = d.config().UA.policyConfig() // checked when the configuration loaded
 	tags, err := d.db.IPTags(ctx)
 	if err != nil {
 		return env, err
