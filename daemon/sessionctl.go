@@ -94,6 +94,7 @@ func (d *Daemon) rebuildMapper() {
 		Transport:  d.upstream,
 		NoSession:  d.noSession,
 		Reserved:   http.HandlerFunc(d.serveReserved),
+		BlockPage:  d.sessionBlockPage,
 		InspectMax: cfg.Inspect.MaxBytes,
 		TempDir:    d.config().StateDir,
 		Now:        d.now,
@@ -484,4 +485,19 @@ func (se *sessionEvents) Record(ctx context.Context, e session.Event) {
 		ev.SourceIP, ev.UserAgent, ev.Device = s.IP, s.UserAgent, s.Device
 	}
 	d.events.Append(ev)
+}
+
+// sessionBlockPage shows a blocked page view or form upload inside a
+// monitored session.
+func (d *Daemon) sessionBlockPage(w http.ResponseWriter, r *http.Request, app, msg string) {
+	name := app
+	if rt := d.app(app); rt != nil {
+		name = rt.displayNm
+	}
+	if msg == "" {
+		msg = "Your organisation's policy does not allow this."
+	}
+	ref := newRef()
+	d.log.Info("session: blocked", "app", app, "host", r.Host, "path", r.URL.Path, "ref", ref)
+	renderPage(w, page{Status: http.StatusForbidden, Kind: "block", Badge: "Blocked", Title: "Blocked by your organisation", Message: msg, App: name, Ref: ref})
 }

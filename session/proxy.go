@@ -145,6 +145,9 @@ type Config struct {
 	NoSession func(w http.ResponseWriter, r *http.Request, app string)
 	// Reserved serves ReservedPrefix paths; nil answers 404.
 	Reserved http.Handler
+	// BlockPage answers a blocked page view or form upload (a browser
+	// navigation) with the policy's message; nil writes a plain page.
+	BlockPage func(w http.ResponseWriter, r *http.Request, app, msg string)
 	// InspectMax bounds spooled bodies; DefaultInspectMax if zero.
 	InspectMax int64
 	// TempDir holds spooled bodies; os.TempDir() if empty.
@@ -520,7 +523,7 @@ func (p *Proxy) enforce(x *exchange, resp *http.Response, body io.Reader, d Deci
 	case ActionBlock:
 		p.record(x)
 		if act.Kind == KindView {
-			blockPage(x.w, d.Message)
+			p.blockPage(x, d.Message)
 			return nil
 		}
 		blockFile(x.w, act.FileName, d.Message)
@@ -580,7 +583,18 @@ func blockFile(w http.ResponseWriter, name, msg string) {
 	io.WriteString(w, body)
 }
 
-// blockPage answers a blocked navigation.
+// blockPage answers a blocked navigation, through the daemon's page when it
+// supplied one.
+func (p *Proxy) blockPage(x *exchange, msg string) {
+	if p.cfg.BlockPage != nil {
+		clear(x.w.Header())
+		p.cfg.BlockPage(x.w, x.r, x.app, msg)
+		return
+	}
+	blockPage(x.w, msg)
+}
+
+// blockPage writes a plain block page.
 func blockPage(w http.ResponseWriter, msg string) {
 	if msg == "" {
 		msg = "Access to this page was blocked by your organization's security policy."
@@ -666,7 +680,12 @@ func (p *Proxy) upload(x *exchange, act Activity) (done bool, err error) {
 		if msg == "" {
 			msg = "This upload was blocked by your organization's security policy."
 		}
-		http.Error(x.w, msg, http.StatusForbidden)
+		if isNavigation(x.r) {
+			// A form posted by the user: a page, like any other block.
+			p.blockPage(x, msg)
+		} else {
+			http.Error(x.w, msg, http.StatusForbidden)
+		}
 		return true, nil
 	}
 	return false, nil

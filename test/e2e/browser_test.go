@@ -145,10 +145,12 @@ func TestBrowserDemo(t *testing.T) {
 		os.WriteFile(cards, []byte("refunds: 4111 1111 1111 1111, 5500 0000 0000 0004\n"), 0o644)
 		c.Do(chromedp.Click("#nav-upload"), chromedp.WaitVisible("#upload-file"),
 			chromedp.SetUploadFiles("#upload-file", []string{cards}), chromedp.Click("#upload-submit"),
-			chromedp.WaitVisible("body"))
-		time.Sleep(300 * time.Millisecond)
-		if body := c.Text("body"); !strings.Contains(body, "payment card numbers") {
-			t.Fatalf("upload with card numbers: page says %q", body)
+			chromedp.WaitVisible("#cas-page"))
+		if kind := testkit.Eval[string](c, `document.getElementById("cas-page").dataset.kind`); kind != "block" {
+			t.Fatalf("upload with card numbers: a %q page", kind)
+		}
+		if msg := c.Text("#cas-message"); !strings.Contains(msg, "payment card numbers") {
+			t.Fatalf("upload with card numbers: page says %q", msg)
 		}
 		shot(t, c, "upload-refused")
 
