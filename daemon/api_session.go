@@ -47,6 +47,7 @@ func (d *Daemon) revokeSessions(w http.ResponseWriter, r *http.Request) error {
 		return invalid("give exactly one of a session id, --user or --app")
 	}
 	n, err := d.db.RevokeSessions(r.Context(), store.SessionFilter{ID: req.ID, User: req.User, App: req.App})
+	d.sessions.clear() // a revoked session stops on its next request
 	if err != nil {
 		return err
 	}

@@ -78,6 +78,7 @@ type Daemon struct {
 	// rebuilt when they change; upstream reaches the apps.
 	mapper       atomic.Pointer[session.Mapper]
 	sessionProxy atomic.Pointer[session.Proxy]
+	sessions     sessionCache
 	upstream     http.RoundTripper
 
 	// demo is the demo IdP and app (casd --demo).

@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"filippo.io/age"
@@ -142,21 +143,80 @@ func (d *Daemon) createSession(ctx context.Context, app *appRuntime, lg *login) 
 	return s, id + "." + secret, nil
 }
 
+// sessionCache keeps sessions read from the store for a moment, so that a
+// page's many requests do not each read SQLite. Revocation through this casd
+// clears it at once; sessionCacheTTL bounds how stale a session changed
+// elsewhere (another node, later) can be.
+type sessionCache struct {
+	mu sync.Mutex
+	m  map[string]cachedSession
+}
+
+type cachedSession struct {
+	s       *store.Session
+	data    *sessionData
+	fetched time.Time
+}
+
+const sessionCacheTTL = 2 * time.Second
+
+func (c *sessionCache) get(id string, now time.Time) (cachedSession, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || now.Sub(e.fetched) > sessionCacheTTL || now.Before(e.fetched) {
+		return cachedSession{}, false
+	}
+	return e, true
+}
+
+func (c *sessionCache) put(id string, e cachedSession) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 100000 {
+		c.m = map[string]cachedSession{}
+	}
+	c.m[id] = e
+}
+
+func (c *sessionCache) clear() {
+	c.mu.Lock()
+	c.m = nil
+	c.mu.Unlock()
+}
+
+// session returns a session by id, from the cache when fresh.
+func (d *Daemon) session(ctx context.Context, id string) (*store.Session, *sessionData, error) {
+	now := d.now()
+	if e, ok := d.sessions.get(id, now); ok {
+		return e.s, e.data, nil
+	}
+	s, err := d.db.Session(ctx, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	var sd sessionData
+	if err := json.Unmarshal(s.Data, &sd); err != nil {
+		return nil, nil, fmt.Errorf("session %s: %w", id, err)
+	}
+	d.sessions.put(id, cachedSession{s: s, data: &sd, fetched: now})
+	return s, &sd, nil
+}
+
 // sessionByToken returns the valid session a cookie token names.
 func (d *Daemon) sessionByToken(ctx context.Context, token string) (*store.Session, *sessionData, bool, error) {
 	id, secret, ok := strings.Cut(token, ".")
 	if !ok || len(id) != 24 || len(secret) != 64 {
 		return nil, nil, false, nil
 	}
-	s, err := d.db.Session(ctx, id)
+	s, sd, err := d.session(ctx, id)
 	if store.ErrorCode(err) == store.ENOTFOUND {
 		return nil, nil, false, nil
 	}
 	if err != nil {
 		return nil, nil, false, err
 	}
-	var sd sessionData
-	if json.Unmarshal(s.Data, &sd) != nil || subtle.ConstantTimeCompare([]byte(sd.SecretHash), []byte(hashToken(secret))) != 1 {
+	if subtle.ConstantTimeCompare([]byte(sd.SecretHash), []byte(hashToken(secret))) != 1 {
 		return nil, nil, false, nil
 	}
 	now := d.now()
@@ -167,8 +227,11 @@ func (d *Daemon) sessionByToken(ctx context.Context, token string) (*store.Sessi
 		if err := d.db.TouchSession(ctx, id, now); err != nil {
 			d.log.Warn("touch session", "err", err)
 		}
+		touched := *s
+		touched.LastSeen = now
+		d.sessions.put(id, cachedSession{s: &touched, data: sd, fetched: now})
 	}
-	return s, &sd, true, nil
+	return s, sd, true, nil
 }
 
 // sessionStore adapts the daemon to session.Sessions.
@@ -481,7 +544,7 @@ func (se *sessionEvents) Record(ctx context.Context, e session.Event) {
 		Action: string(e.Activity.Kind), Decision: string(e.Action), Policies: e.Policies,
 		Reason: e.Reason, Object: obj, Bytes: bytes, Details: db,
 	}
-	if s, err := d.db.Session(ctx, e.SessionID); err == nil {
+	if s, _, err := d.session(ctx, e.SessionID); err == nil {
 		ev.SourceIP, ev.UserAgent, ev.Device = s.IP, s.UserAgent, s.Device
 	}
 	d.events.Append(ev)
