@@ -29,7 +29,7 @@ func (d *Daemon) status(w http.ResponseWriter, r *http.Request) error {
 		PortalURL:  d.portalURL(),
 		Listeners:  ls,
 		Counts: api.Counts{
-			Apps: c.Apps, IdPs: c.IdPs, Policies: c.Policies, CAs: c.CAs, IPTags: c.IPTags, Events: c.Events,
+			Apps: c.Apps, IdPs: c.IdPs, Policies: c.Policies, CAs: c.CAs, IPTags: c.IPTags, Events: c.Events, Sessions: c.Sessions,
 		},
 	})
 }

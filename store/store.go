@@ -168,6 +168,8 @@ func (db *DB) view(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // Counts holds the number of each stored entity, for `cas status`.
 type Counts struct {
 	Apps, IdPs, Policies, CAs, IPTags, Events int64
+	// Sessions counts sessions neither revoked nor past their lifetime.
+	Sessions int64
 }
 
 // Counts returns how many of each entity the store holds.
@@ -184,6 +186,10 @@ func (db *DB) Counts(ctx context.Context) (Counts, error) {
 			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM "+q.table).Scan(q.dst); err != nil {
 				return fmt.Errorf("store: count %s: %w", q.table, err)
 			}
+		}
+		err := tx.QueryRowContext(ctx, "SELECT count(*) FROM sessions WHERE revoked = 0 AND expires_at > ?", unixNano(db.now())).Scan(&c.Sessions)
+		if err != nil {
+			return fmt.Errorf("store: count sessions: %w", err)
 		}
 		return nil
 	})

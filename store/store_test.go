@@ -244,7 +244,7 @@ func TestNameValidation(t *testing.T) {
 }
 
 func TestCounts(t *testing.T) {
-	db, _ := newTestDB(t)
+	db, clock := newTestDB(t)
 	ctx := context.Background()
 	mustCreateIdP(t, db, "corp")
 	if err := db.CreateApp(ctx, &App{Name: "sf", Template: "salesforce", IdP: "corp"}); err != nil {
@@ -259,11 +259,24 @@ func TestCounts(t *testing.T) {
 	if _, err := db.AppendEvents(ctx, []Event{{Kind: KindSystem}, {Kind: KindAdmin}}); err != nil {
 		t.Fatal(err)
 	}
+	now := clock.Now()
+	for i, s := range []*Session{
+		{ID: "live", App: "sf", User: "a", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)},
+		{ID: "revoked", App: "sf", User: "b", CreatedAt: now, LastSeen: now, ExpiresAt: now.Add(time.Hour)},
+		{ID: "expired", App: "sf", User: "c", CreatedAt: now.Add(-2 * time.Hour), LastSeen: now, ExpiresAt: now.Add(-time.Hour)},
+	} {
+		if err := db.CreateSession(ctx, s); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	if _, err := db.RevokeSessions(ctx, SessionFilter{ID: "revoked"}); err != nil {
+		t.Fatal(err)
+	}
 	c, err := db.Counts(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Counts{Apps: 1, IdPs: 1, Policies: 1, CAs: 0, IPTags: 1, Events: 2}
+	want := Counts{Apps: 1, IdPs: 1, Policies: 1, CAs: 0, IPTags: 1, Events: 2, Sessions: 1}
 	if c != want {
 		t.Fatalf("Counts = %+v, want %+v", c, want)
 	}
