@@ -238,11 +238,10 @@ func (d *Daemon) removeApp(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (d *Daemon) patchApp(w http.ResponseWriter, r *http.Request) error {
-	var p api.AppPatch
-	if err := readJSON(r, &p); err != nil {
-		return err
-	}
+// changeApp applies change to the stored app under the write lock, stores
+// it, rebuilds what depends on the apps, records the admin event with the
+// details change returns, and answers with the app.
+func (d *Daemon) changeApp(w http.ResponseWriter, r *http.Request, action string, change func(a *store.App) (details any, err error)) error {
 	name := r.PathValue("name")
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
@@ -250,49 +249,66 @@ func (d *Daemon) patchApp(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	s, err := decodeSettings(a)
+	details, err := change(a)
 	if err != nil {
 		return err
 	}
-	for field, pats := range map[string][]string{"download-pattern": p.AddDownloadPatterns, "export-pattern": p.AddExportPatterns, "upload-pattern": p.AddUploadPatterns} {
-		if _, err := compilePatterns(field, pats); err != nil {
-			return invalid("%v", err)
-		}
-	}
-	s.DownloadPatterns = appendNew(s.DownloadPatterns, p.AddDownloadPatterns)
-	s.ExportPatterns = appendNew(s.ExportPatterns, p.AddExportPatterns)
-	s.UploadPatterns = appendNew(s.UploadPatterns, p.AddUploadPatterns)
-	if p.IdP != nil && *p.IdP != a.IdP {
-		if _, err := d.db.IdP(r.Context(), *p.IdP); err != nil {
-			if store.ErrorCode(err) == store.ENOTFOUND {
-				return invalid("idp: no IdP named %q (cas idp list)", *p.IdP)
-			}
-			return err
-		}
-		a.IdP = *p.IdP
-	}
-	setBool := func(dst *bool, v *bool) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	setBool(&s.SignRequests, p.SignRequests)
-	setBool(&s.SignResponse, p.SignResponse)
-	setBool(&s.IdPInitiated, p.IdPInitiated)
-	setBool(&s.RequireSignedAssertion, p.RequireSignedAssertion)
-	if p.MonitorNotice != nil {
-		v := *p.MonitorNotice
-		s.MonitorNotice = &v
-	}
-	a.Settings, _ = json.Marshal(s)
 	if err := d.db.UpdateApp(r.Context(), a); err != nil {
 		return err
 	}
 	if err := d.appsChanged(r); err != nil {
 		return err
 	}
-	d.audit(r, "app.set", name, p)
-	return writeJSON(w, http.StatusOK, d.toAPIApp(a))
+	d.audit(r, action, name, details)
+	got, err := d.db.App(r.Context(), name)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d.toAPIApp(got))
+}
+
+func (d *Daemon) patchApp(w http.ResponseWriter, r *http.Request) error {
+	var p api.AppPatch
+	if err := readJSON(r, &p); err != nil {
+		return err
+	}
+	return d.changeApp(w, r, "app.set", func(a *store.App) (any, error) {
+		s, err := decodeSettings(a)
+		if err != nil {
+			return nil, err
+		}
+		for field, pats := range map[string][]string{"download-pattern": p.AddDownloadPatterns, "export-pattern": p.AddExportPatterns, "upload-pattern": p.AddUploadPatterns} {
+			if _, err := compilePatterns(field, pats); err != nil {
+				return nil, invalid("%v", err)
+			}
+		}
+		s.DownloadPatterns = appendNew(s.DownloadPatterns, p.AddDownloadPatterns)
+		s.ExportPatterns = appendNew(s.ExportPatterns, p.AddExportPatterns)
+		s.UploadPatterns = appendNew(s.UploadPatterns, p.AddUploadPatterns)
+		if p.IdP != nil && *p.IdP != a.IdP {
+			if _, err := d.db.IdP(r.Context(), *p.IdP); err != nil {
+				if store.ErrorCode(err) == store.ENOTFOUND {
+					return nil, invalid("idp: no IdP named %q (cas idp list)", *p.IdP)
+				}
+				return nil, err
+			}
+			a.IdP = *p.IdP
+		}
+		for _, b := range []struct {
+			dst *bool
+			v   *bool
+		}{{&s.SignRequests, p.SignRequests}, {&s.SignResponse, p.SignResponse}, {&s.IdPInitiated, p.IdPInitiated}, {&s.RequireSignedAssertion, p.RequireSignedAssertion}} {
+			if b.v != nil {
+				*b.dst = *b.v
+			}
+		}
+		if p.MonitorNotice != nil {
+			v := *p.MonitorNotice
+			s.MonitorNotice = &v
+		}
+		a.Settings, _ = json.Marshal(s)
+		return p, nil
+	})
 }
 
 func appendNew(dst, add []string) []string {
@@ -305,31 +321,17 @@ func appendNew(dst, add []string) []string {
 }
 
 func (d *Daemon) rotateAppCert(w http.ResponseWriter, r *http.Request) error {
-	name := r.PathValue("name")
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	a, err := d.db.App(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	k, err := newAppKey(name, d.now())
-	if err != nil {
-		return err
-	}
-	k.Active = false
-	a.Keys = append(a.Keys, k)
-	if err := d.db.UpdateApp(r.Context(), a); err != nil {
-		return err
-	}
-	if err := d.appsChanged(r); err != nil {
-		return err
-	}
-	d.audit(r, "app.cert.rotate", name, map[string]any{"serial": k.Serial})
-	got, err := d.db.App(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	return writeJSON(w, http.StatusOK, d.toAPIApp(got))
+	return d.changeApp(w, r, "app.cert.rotate", func(a *store.App) (any, error) {
+		k, err := newAppKey(a.Name, d.now())
+		if err != nil {
+			return nil, err
+		}
+		// The new key waits: the current one keeps signing until it is
+		// retired, so the app can be given the new certificate first.
+		k.Active = false
+		a.Keys = append(a.Keys, k)
+		return map[string]any{"serial": k.Serial}, nil
+	})
 }
 
 func (d *Daemon) retireAppCert(w http.ResponseWriter, r *http.Request) error {
@@ -337,49 +339,37 @@ func (d *Daemon) retireAppCert(w http.ResponseWriter, r *http.Request) error {
 	if err := readJSON(r, &req); err != nil {
 		return err
 	}
-	name := r.PathValue("name")
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
-	a, err := d.db.App(r.Context(), name)
-	if err != nil {
-		return err
-	}
-	found, live := false, 0
-	for i := range a.Keys {
-		if !a.Keys[i].Retired {
-			live++
-		}
-		if strings.EqualFold(a.Keys[i].Serial, req.Serial) {
-			if a.Keys[i].Retired {
-				return invalid("serial: certificate %s is already retired", req.Serial)
-			}
-			found = true
-		}
-	}
-	if !found {
-		return notFound("app %q has no certificate with serial %q", name, req.Serial)
-	}
-	if live < 2 {
-		return invalid("serial: %s is the app's only certificate; rotate first (cas app cert rotate %s)", req.Serial, name)
-	}
-	for i := range a.Keys {
-		if strings.EqualFold(a.Keys[i].Serial, req.Serial) {
-			a.Keys[i].Retired, a.Keys[i].Active = true, false
-		}
-	}
-	if k, ok := activeKey(a.Keys); ok {
+	return d.changeApp(w, r, "app.cert.retire", func(a *store.App) (any, error) {
+		found, live := false, 0
 		for i := range a.Keys {
-			a.Keys[i].Active = a.Keys[i].Serial == k.Serial
+			if !a.Keys[i].Retired {
+				live++
+			}
+			if strings.EqualFold(a.Keys[i].Serial, req.Serial) {
+				if a.Keys[i].Retired {
+					return nil, invalid("serial: certificate %s is already retired", req.Serial)
+				}
+				found = true
+			}
 		}
-	}
-	if err := d.db.UpdateApp(r.Context(), a); err != nil {
-		return err
-	}
-	if err := d.appsChanged(r); err != nil {
-		return err
-	}
-	d.audit(r, "app.cert.retire", name, map[string]any{"serial": req.Serial})
-	return writeJSON(w, http.StatusOK, d.toAPIApp(a))
+		if !found {
+			return nil, notFound("app %q has no certificate with serial %q", a.Name, req.Serial)
+		}
+		if live < 2 {
+			return nil, invalid("serial: %s is the app's only certificate; rotate first (cas app cert rotate %s)", req.Serial, a.Name)
+		}
+		for i := range a.Keys {
+			if strings.EqualFold(a.Keys[i].Serial, req.Serial) {
+				a.Keys[i].Retired = true
+			}
+		}
+		if k, ok := activeKey(a.Keys); ok {
+			for i := range a.Keys {
+				a.Keys[i].Active = a.Keys[i].Serial == k.Serial
+			}
+		}
+		return map[string]any{"serial": req.Serial}, nil
+	})
 }
 
 func (d *Daemon) appMetadata(w http.ResponseWriter, r *http.Request) error {

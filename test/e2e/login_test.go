@@ -123,3 +123,67 @@ func TestRelayStateAndBlockPageThroughCasd(t *testing.T) {
 		t.Fatalf("log-only event = %+v %s", e, e.Details)
 	}
 }
+
+// signingCert returns the certificate in the KeyInfo of the forwarded
+// Response's first signature.
+func signingCert(t *testing.T, p *testkit.Page) string {
+	t.Helper()
+	xml, err := base64.StdEncoding.DecodeString(p.FormWith(t, "SAMLResponse").Fields.Get("SAMLResponse"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(xml)
+	i := strings.Index(s, "X509Certificate>")
+	j := strings.Index(s[i+16:], "<")
+	if i < 0 || j < 0 {
+		t.Fatalf("no certificate in the forwarded Response")
+	}
+	return strings.TrimSpace(s[i+16 : i+16+j])
+}
+
+func pemBody(pemText string) string {
+	s := strings.TrimSpace(pemText)
+	s = strings.TrimPrefix(s, "-----BEGIN CERTIFICATE-----")
+	s = strings.TrimSuffix(s, "-----END CERTIFICATE-----")
+	return strings.ReplaceAll(strings.TrimSpace(s), "\n", "")
+}
+
+// TestCertificateRotationWithoutDowntime: after rotate the old key keeps
+// signing while the app metadata offers both certificates; after retiring
+// the old one the new one signs; the last one cannot be retired.
+func TestCertificateRotationWithoutDowntime(t *testing.T) {
+	r := newLoginRig(t)
+	login := func() *testkit.Page {
+		b := testkit.NewBrowser(t, r.ca)
+		p := r.postLogin(t, b, "alice@example.com")
+		if !forwarded(p) {
+			t.Fatalf("login: %d\n%s", p.Status, p.Body)
+		}
+		return p
+	}
+	var app api.App
+	r.c.JSON(&app, "app", "show", "app")
+	old := app.Keys[0]
+	r.c.JSON(&app, "app", "cert", "rotate", "app")
+	if len(app.Keys) != 2 {
+		t.Fatalf("after rotate: %+v", app.Keys)
+	}
+	var next api.AppKey
+	for _, k := range app.Keys {
+		if k.Serial != old.Serial {
+			next = k
+		}
+	}
+	if got := signingCert(t, login()); got != pemBody(old.CertPEM) {
+		t.Fatal("after rotate, logins must still be signed with the old key")
+	}
+	md := r.c.OK("app", "metadata", "app", "--for", "app")
+	if !strings.Contains(md, pemBody(old.CertPEM)) || !strings.Contains(md, pemBody(next.CertPEM)) {
+		t.Fatal("metadata for the app does not offer both certificates during the rotation")
+	}
+	r.c.OK("app", "cert", "retire", "app", "--serial", old.Serial)
+	if got := signingCert(t, login()); got != pemBody(next.CertPEM) {
+		t.Fatal("after retiring the old certificate, the new one must sign")
+	}
+	r.c.Fails(1, "only certificate", "app", "cert", "retire", "app", "--serial", next.Serial)
+}

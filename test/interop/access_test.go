@@ -105,7 +105,7 @@ func acceptWithPysaml2(t *testing.T, r *interopRig, samlResponse, inResponseTo s
 	md := r.casd.OK("app", "metadata", "app", "--for", "app")
 	mdFile := testkit.WriteTemp(t, "proxy-idp.xml", md)
 	b64 := testkit.WriteTemp(t, "resp.b64", samlResponse)
-	args := []string{"testdata/pysaml2_sp.py", mdFile, appEntityID, appACS, b64}
+	args := []string{"saml/testdata/validators/pysaml2_sp.py", mdFile, appEntityID, appACS, b64}
 	if inResponseTo != "" {
 		args = append(args, inResponseTo)
 	}
