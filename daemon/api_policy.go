@@ -266,12 +266,15 @@ func (d *Daemon) testPolicies(w http.ResponseWriter, r *http.Request) error {
 	if req.Device == "" {
 		req.Device = "unmanaged"
 	}
-	country := req.Country
-	if country == "" {
+	country := strings.ToUpper(req.Country)
+	switch country {
+	case "":
 		country = d.geo.country(ip)
+	case "UNKNOWN":
+		country = "unknown"
 	}
 	c := &policy.Context{
-		Kind: kind, App: req.App, User: req.User, Groups: req.Groups, IP: ip, Country: strings.ToUpper(country),
+		Kind: kind, App: req.App, User: req.User, Groups: req.Groups, IP: ip, Country: country,
 		UserAgent: req.UserAgent, UA: ps.set.ParseUA(req.UserAgent),
 		Device: policy.DeviceState(req.Device),
 	}
