@@ -95,6 +95,10 @@ type SAMLConfig struct {
 type SessionConfig struct {
 	IdleTimeout time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
 	MaxLifetime time.Duration `mapstructure:"max_lifetime" yaml:"max_lifetime"`
+	// ForwardedFor is what apps see in X-Forwarded-For: drop (casd is the
+	// client), append (to what the client sent), replace (only the client
+	// address casd saw; trusted_proxies apply).
+	ForwardedFor string `mapstructure:"forwarded_for" yaml:"forwarded_for"`
 }
 
 // InspectConfig bounds content inspection.
@@ -127,6 +131,7 @@ func defaults() map[string]any {
 		"saml.max_skew":          "3m",
 		"session.idle_timeout":   "1h",
 		"session.max_lifetime":   "336h",
+		"session.forwarded_for":  "drop",
 		"inspect.max_bytes":      50 << 20,
 		"ua.min_browser":         map[string]int{},
 		"ua.min_os":              map[string]string{},
@@ -413,6 +418,11 @@ func (c *Config) finish() error {
 	}
 	if c.Session.IdleTimeout <= 0 || c.Session.MaxLifetime <= 0 {
 		return errors.New("session.idle_timeout and session.max_lifetime must be positive")
+	}
+	switch c.Session.ForwardedFor {
+	case "drop", "append", "replace":
+	default:
+		return fmt.Errorf("session.forwarded_for: %q is not one of drop, append, replace", c.Session.ForwardedFor)
 	}
 	if c.Inspect.MaxBytes <= 0 {
 		return errors.New("inspect.max_bytes must be positive")

@@ -69,6 +69,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad size", "inspect:\n  max_bytes: lots\n", `invalid size "lots"`, nil},
 		{"bad env value", "", "log_level", []string{"CAS_LOG_LEVEL=chatty"}},
 		{"not a mapping", "events: 3\n", "events must be a mapping", nil},
+		{"bad forwarded_for", "session:\n  forwarded_for: sometimes\n", "session.forwarded_for", nil},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

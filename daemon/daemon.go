@@ -330,6 +330,7 @@ func (d *Daemon) doReload() {
 	if err := d.recompile(context.Background()); err != nil {
 		d.log.Error("reload: recompile policies", "err", err)
 	}
+	d.rebuildMapper() // session settings (inspection bound, X-Forwarded-For)
 	d.log.Info("reload: configuration changed", "changed", changed, "need_restart", restart)
 	d.systemEvent("reload", fmt.Sprintf("changed: %v; need restart: %v", changed, restart))
 }

@@ -140,6 +140,9 @@ type Config struct {
 	SessionCookie string
 	// ForwardedFor chooses the X-Forwarded-For handling.
 	ForwardedFor ForwardedFor
+	// ClientIP returns the client's address for X-Forwarded-For; nil means
+	// the connection's peer.
+	ClientIP func(r *http.Request) string
 	// NoSession serves requests without a valid session for the host's
 	// app (the daemon starts an SP-initiated login); nil answers 401.
 	NoSession func(w http.ResponseWriter, r *http.Request, app string)
@@ -366,7 +369,7 @@ func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
 	p.cfg.Rewriter.RewriteRequestHeader(out.Header, RequestOptions{
 		SessionCookie: p.cfg.SessionCookie,
 		ForwardedFor:  p.cfg.ForwardedFor,
-		ClientIP:      clientIP(r),
+		ClientIP:      p.clientIP(r),
 	})
 	out.Header.Set("Accept-Encoding", acceptEncoding(r.Header.Values("Accept-Encoding")))
 	if out.Header.Get("Accept-Encoding") == "" {
@@ -393,6 +396,13 @@ func acceptEncoding(vals []string) string {
 		}
 	}
 	return strings.Join(keep, ", ")
+}
+
+func (p *Proxy) clientIP(r *http.Request) string {
+	if p.cfg.ClientIP != nil {
+		return p.cfg.ClientIP(r)
+	}
+	return clientIP(r)
 }
 
 func clientIP(r *http.Request) string {
