@@ -59,6 +59,21 @@ type Upstream struct {
 // free loopback port, with a certificate issued by the internal TLS CA in
 // casd's state directory (tls-ca.crt, tls-ca.key).
 func StartUpstream(casdStateDir, domain string) (*Upstream, error) {
+	return StartUpstreamConfig(UpstreamConfig{CasdStateDir: casdStateDir, Domain: domain})
+}
+
+// UpstreamConfig configures StartUpstreamConfig.
+type UpstreamConfig struct {
+	CasdStateDir string // casd's state directory, holding its internal TLS CA
+	Domain       string // such as "bench.localhost"
+	// HTTP1Only leaves HTTP/2 out of the TLS handshake (ALPN), as many
+	// servers behind load balancers do.
+	HTTP1Only bool
+}
+
+// StartUpstreamConfig is StartUpstream with more choices.
+func StartUpstreamConfig(cfg UpstreamConfig) (*Upstream, error) {
+	casdStateDir, domain := cfg.CasdStateDir, cfg.Domain
 	certPEM, err := os.ReadFile(filepath.Join(casdStateDir, "tls-ca.crt"))
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
@@ -104,7 +119,10 @@ func StartUpstream(casdStateDir, domain string) (*Upstream, error) {
 		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"h2", "http/1.1"}},
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
-		ErrorLog:          nil,
+	}
+	if cfg.HTTP1Only {
+		u.srv.TLSConfig.NextProtos = []string{"http/1.1"}
+		u.srv.TLSNextProto = map[string]func(*http.Server, *tls.Conn, http.Handler){}
 	}
 	go u.srv.ServeTLS(ln, "", "")
 	return u, nil

@@ -38,6 +38,8 @@ func main() {
 	flag.IntVar(&o.conns, "c", 32, "wrk connections on the page and the JSON")
 	flag.StringVar(&o.out, "out", "", "also write the report to this file")
 	flag.StringVar(&o.cmdline, "cmdline", "", "the command to show in the report")
+	flag.BoolVar(&o.h1, "upstream-h1", false, "the app speaks HTTP/1.1 only (casd then reaches it over HTTP/1.1, as nginx does)")
+	flag.StringVar(&o.perf, "perf", "", "after the measured runs, record casd with perf during one more run of each workload and write the reports into this directory")
 	flag.Parse()
 	if o.bin == "" || o.runs < 1 || o.dur < time.Second || o.dlDur < time.Second {
 		flag.Usage()
@@ -54,6 +56,8 @@ type options struct {
 	dur, dlDur   time.Duration
 	runs, conns  int
 	out, cmdline string
+	perf         string
+	h1           bool
 }
 
 // target is one way to reach the app.
@@ -96,7 +100,7 @@ func run(o options) error {
 		return err
 	}
 	defer c.stop()
-	up, err := testkit.StartUpstream(c.stateDir(), domain)
+	up, err := testkit.StartUpstreamConfig(testkit.UpstreamConfig{CasdStateDir: c.stateDir(), Domain: domain, HTTP1Only: o.h1})
 	if err != nil {
 		return err
 	}
@@ -177,7 +181,13 @@ func run(o options) error {
 	if err != nil {
 		return err
 	}
-	report := render(o, targets, res, memWork, memDL, same, started, loadBefore)
+	var cs []costs
+	if o.perf != "" {
+		if cs, err = profile(o, wdir, c.pid(), ng, targets); err != nil {
+			return err
+		}
+	}
+	report := render(o, targets, res, memWork, memDL, same, started, loadBefore, cs)
 	fmt.Print(report)
 	if o.out != "" {
 		return os.WriteFile(o.out, []byte(report), 0o644)
@@ -344,4 +354,40 @@ func machine() []string {
 		fmt.Sprintf("%d CPUs (%s), %s, %s", runtime.NumCPU(), cpu, runtime.Version(), out("uname", "-sr")),
 		out("nginx", "-v") + "; " + strings.TrimSpace(strings.Split(wrkv, "Copyright")[0]),
 	}
+}
+
+// profile records casd with perf during one more run of each workload,
+// and counts the per-request costs of casd and nginx.
+func profile(o options, wdir string, casdPID int, ng *nginx, targets []target) ([]costs, error) {
+	if err := os.MkdirAll(o.perf, 0o755); err != nil {
+		return nil, err
+	}
+	casd, plain, sub := targets[1], targets[2], targets[3]
+	works := []struct {
+		name, path     string
+		threads, conns int
+		d              time.Duration
+		nginx          target
+	}{
+		{"html", "/page.html", 2, o.conns, o.dur, sub},
+		{"json", "/data.json", 2, o.conns, o.dur, plain},
+		{"download", "/big.bin", 1, 1, o.dlDur, plain},
+	}
+	var cs []costs
+	for _, w := range works {
+		if err := profileCasd(o.perf, wdir, casdPID, casd, w.name, w.path, w.threads, w.conns, w.d); err != nil {
+			return nil, err
+		}
+		for _, t := range []struct {
+			t    target
+			pids []int
+		}{{casd, []int{casdPID}}, {w.nginx, append(children(ng.cmd.Process.Pid), ng.cmd.Process.Pid)}} {
+			c, err := countCosts(wdir, t.pids, t.t, w.name, w.path, w.threads, w.conns, w.d)
+			if err != nil {
+				return nil, err
+			}
+			cs = append(cs, c)
+		}
+	}
+	return cs, nil
 }

@@ -80,7 +80,7 @@ func uptime() string {
 }
 
 // render is the markdown report.
-func render(o options, targets []target, res map[string]map[string]figures, memWork, memDL memFigures, samePage bool, started time.Time, loadBefore string) string {
+func render(o options, targets []target, res map[string]map[string]figures, memWork, memDL memFigures, samePage bool, started time.Time, loadBefore string, cs []costs) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	cmd := o.cmdline
@@ -149,6 +149,13 @@ func render(o options, targets []target, res map[string]map[string]figures, memW
 	w("| casd's peak RSS during the download stays under 100 MiB | %.1f MiB %s | %s |\n", mib(memDL.peak), peakHow(memDL), yes(memDL.peak < 100<<20))
 	w("\ncasd's peak RSS during the page and JSON runs: %.1f MiB %s. casd's rewritten page is byte for byte nginx sub_filter's: %s.\n", mib(memWork.peak), peakHow(memWork), map[bool]string{true: "yes", false: "no"}[samePage])
 	w("Direct-to-app figures are the ceiling of this machine: wrk and the app share its 2 cores with the proxy under test.\n")
+	if len(cs) > 0 {
+		w("\nPer-request costs (perf stat over one more run each, `-perf %s`; CPU is the proxy's task-clock, all its threads):\n\n", o.perf)
+		w("| workload | proxy | CPU ms/req | write/req | read/req | futex/req | context switches/req |\n|---|---|---:|---:|---:|---:|---:|\n")
+		for _, c := range cs {
+			w("| %s | %s | %.3f | %.1f | %.1f | %.1f | %.1f |\n", c.workload, c.target, c.cpuMs, c.writes, c.reads, c.futex, c.switches)
+		}
+	}
 	return b.String()
 }
 

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// profileCasd records casd with perf (call graphs by frame pointers, which
+// Go keeps) during one more wrk run of the workload through casd, and
+// writes perf's flat and caller reports into dir as NAME.flat.txt and
+// NAME.callers.txt (NAME.data is the recording).
+func profileCasd(dir, wdir string, pid int, t target, name, path string, threads, conns int, d time.Duration) error {
+	data := filepath.Join(dir, name+".data")
+	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
+	defer cancel()
+	rec := exec.CommandContext(ctx, "perf", "record", "-F", "999", "-g", "-p", strconv.Itoa(pid), "-o", data, "--", "sleep", strconv.Itoa(int(d.Seconds())))
+	rec.Stdout, rec.Stderr = os.Stderr, os.Stderr
+	if err := rec.Start(); err != nil {
+		return fmt.Errorf("perf record: %w", err)
+	}
+	progress(fmt.Sprintf("perf: %s through casd (wrk -t%d -c%d -d%v)", name, threads, conns, d))
+	_, werr := wrk(wdir, t.base+path, threads, conns, d, t.headers...)
+	if err := rec.Wait(); err != nil {
+		return fmt.Errorf("perf record: %w", err)
+	}
+	if werr != nil {
+		return werr
+	}
+	for _, r := range []struct {
+		suffix string
+		args   []string
+	}{
+		{"flat", []string{"--no-children", "--sort", "symbol", "-g", "none", "--percent-limit", "0.5"}},
+		{"callers", []string{"--children", "--sort", "symbol", "-g", "none", "--percent-limit", "2"}},
+	} {
+		out, err := exec.Command("perf", append([]string{"report", "-i", data, "--stdio"}, r.args...)...).Output()
+		if err != nil {
+			return fmt.Errorf("perf report: %w", err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name+"."+r.suffix+".txt"), out, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// costs are a proxy's per-request system costs during one wrk run.
+type costs struct {
+	target, workload string
+	cpuMs            float64 // CPU time (task-clock) per request, ms
+	writes, reads    float64 // write and read system calls per request
+	futex, switches  float64 // futex calls and context switches per request
+}
+
+// countCosts runs wrk once on path through t while perf stat counts the
+// system calls and CPU time of pids, and returns them per request.
+func countCosts(wdir string, pids []int, t target, workload, path string, threads, conns int, d time.Duration) (costs, error) {
+	var ps []string
+	for _, p := range pids {
+		ps = append(ps, strconv.Itoa(p))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	st := exec.CommandContext(ctx, "perf", "stat", "-x", ",", "-e", "task-clock,context-switches,syscalls:sys_enter_write,syscalls:sys_enter_read,syscalls:sys_enter_futex",
+		"-p", strings.Join(ps, ","), "--", "sleep", strconv.Itoa(int(d.Seconds())))
+	st.Stderr = &out
+	if err := st.Start(); err != nil {
+		return costs{}, fmt.Errorf("perf stat: %w", err)
+	}
+	progress(fmt.Sprintf("perf stat: %s through %s", workload, t.name))
+	r, werr := wrk(wdir, t.base+path, threads, conns, d, t.headers...)
+	if err := st.Wait(); err != nil {
+		return costs{}, fmt.Errorf("perf stat: %w\n%s", err, out.String())
+	}
+	if werr != nil {
+		return costs{}, werr
+	}
+	c := costs{target: t.name, workload: workload}
+	n := float64(r.Requests)
+	for _, line := range strings.Split(out.String(), "\n") {
+		f := strings.Split(line, ",")
+		if len(f) < 3 {
+			continue
+		}
+		v, err := strconv.ParseFloat(f[0], 64)
+		if err != nil {
+			continue
+		}
+		switch f[2] {
+		case "task-clock":
+			c.cpuMs = v / n // perf reports msec
+		case "context-switches":
+			c.switches = v / n
+		case "syscalls:sys_enter_write":
+			c.writes = v / n
+		case "syscalls:sys_enter_read":
+			c.reads = v / n
+		case "syscalls:sys_enter_futex":
+			c.futex = v / n
+		}
+	}
+	return c, nil
+}
+
+// children returns the processes whose parent is pid (nginx's workers).
+func children(pid int) []int {
+	var out []int
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid …; comm may hold spaces, so cut at the last ')'.
+		s := string(b)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 {
+			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				out = append(out, p)
+			}
+		}
+	}
+	return out
+}
