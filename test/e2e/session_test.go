@@ -27,6 +27,13 @@ import (
 // first page as seen through casd.
 func demoSession(t *testing.T, d *testkit.Demo, b *testkit.Browser, user string) *testkit.Page {
 	t.Helper()
+	return demoSessionAt(t, d, b, user, testkit.Proxied(testkit.DemoMyHost))
+}
+
+// demoSessionAt is demoSession where the app's main host is proxied as
+// myHost.
+func demoSessionAt(t *testing.T, d *testkit.Demo, b *testkit.Browser, user, myHost string) *testkit.Page {
+	t.Helper()
 	p := b.Get(d.URL(testkit.DemoIdPHost, "/"))
 	f := p.FormWith(t, "password")
 	f.Fields.Set("username", user)
@@ -43,11 +50,11 @@ func demoSession(t *testing.T, d *testkit.Demo, b *testkit.Browser, user string)
 	}
 	toCasd := b.Get(resolve(portal, appLink))
 	notice := b.Submit(toCasd.FormWith(t, "SAMLResponse"))
-	if !strings.Contains(notice.Body, "is monitored") || notice.URL.Hostname() != testkit.Proxied(testkit.DemoMyHost) {
+	if !strings.Contains(notice.Body, "is monitored") || notice.URL.Hostname() != myHost {
 		t.Fatalf("no monitored-session notice on the proxied host: %s (%d)\n%s", notice.URL, notice.Status, notice.Body)
 	}
 	home := b.Submit(notice.FormWith(t, "SAMLResponse"))
-	if home.Status != 200 || home.URL.Hostname() != testkit.Proxied(testkit.DemoMyHost) {
+	if home.Status != 200 || home.URL.Hostname() != myHost {
 		t.Fatalf("app home through casd: %s (%d)\n%s\ncasd:\n%s", home.URL, home.Status, home.Body, tail(d.Stderr.String(), 3000))
 	}
 	return home
@@ -304,4 +311,37 @@ func tail(s string, n int) string {
 		return s
 	}
 	return s[len(s)-n:]
+}
+
+// TestFlatHostMapping: with host_mapping flat every app host is one label
+// under the suffix, so one wildcard certificate serves them all.
+func TestFlatHostMapping(t *testing.T) {
+	d := testkit.StartDemo(t, "host_mapping: flat\n")
+	b := testkit.NewBrowser(t, testkit.CasdCA(t, d.StateDir))
+	const flatMy = "acme--my--demo-0salesforce--localhost.cas.localhost"
+	home := demoSessionAt(t, d, b, "alice", flatMy)
+	for _, l := range links(home) {
+		u, err := url.Parse(l)
+		if err != nil || u.Host == "" {
+			continue
+		}
+		if h := u.Hostname(); strings.Count(h, ".") != 2 || !strings.HasSuffix(h, ".cas.localhost") {
+			t.Errorf("link not flat-mapped: %s", l)
+		}
+	}
+	// Through casd on the flat name: alice's CSV export (allowed), rewritten
+	// nowhere since it is an attachment.
+	resp, body := download(t, b, d.URL(flatMy, "/00O000000000001?export=1&enc=UTF-8&xf=csv"))
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "report.csv") || !bytes.Contains(body, []byte(",")) {
+		t.Fatalf("export on the flat host: %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
+	}
+	// The app's parent-domain cookie became host-only: no flat name can
+	// carry a cookie to its sibling hosts without reaching every app.
+	myURL, _ := url.Parse(d.URL(flatMy, "/"))
+	for _, c := range b.Jar.Cookies(myURL) {
+		if c.Name == "sid" {
+			return
+		}
+	}
+	t.Fatal("the app's session cookie did not reach the flat host")
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -15,11 +16,12 @@ type Demo struct {
 	Passwords map[string]string
 }
 
-// StartDemo runs casd --demo on a free loopback port with a fresh state.
-func StartDemo(t *testing.T) *Demo {
+// StartDemo runs casd --demo on a free loopback port with a fresh state;
+// extraConfig is added to its configuration file.
+func StartDemo(t *testing.T, extraConfig ...string) *Demo {
 	t.Helper()
 	port := FreePort(t)
-	c := NewCasd(t, fmt.Sprintf("listen: 127.0.0.1:%d\n", port))
+	c := NewCasd(t, fmt.Sprintf("listen: 127.0.0.1:%d\n", port)+strings.Join(extraConfig, ""))
 	c.Args = []string{"--demo", "--demo-state", c.StateDir}
 	c.Start()
 	b, err := os.ReadFile(filepath.Join(c.StateDir, "demo-users.json"))
