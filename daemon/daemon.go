@@ -79,6 +79,7 @@ type Daemon struct {
 	mapper       atomic.Pointer[session.Mapper]
 	sessionProxy atomic.Pointer[session.Proxy]
 	sessions     sessionCache
+	jars         sessionJars
 	upstream     http.RoundTripper
 
 	// demo is the demo IdP and app (casd --demo).

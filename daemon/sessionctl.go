@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/netip"
 	"net/url"
 	"path"
@@ -96,6 +97,7 @@ func (d *Daemon) rebuildMapper() {
 		NoSession: d.noSession,
 		Reserved:  http.HandlerFunc(d.serveReserved),
 		BlockPage: d.sessionBlockPage,
+		Jar:       d.cookieJar(cfg.HostMapping),
 		ClientIP:  func(r *http.Request) string { return d.sourceIP(r).String() },
 		ForwardedFor: map[string]session.ForwardedFor{
 			"drop": session.ForwardedForDrop, "append": session.ForwardedForAppend, "replace": session.ForwardedForReplace,
@@ -567,4 +569,50 @@ func (d *Daemon) sessionBlockPage(w http.ResponseWriter, r *http.Request, app, m
 	ref := newRef()
 	d.log.Info("session: blocked", "app", app, "host", r.Host, "path", r.URL.Path, "ref", ref)
 	renderPage(w, page{Status: http.StatusForbidden, Kind: "block", Badge: "Blocked", Title: "Blocked by your organisation", Message: msg, App: name, Ref: ref})
+}
+
+// sessionJars holds the server-side cookie jars of sessions under flat host
+// mapping, in memory: after a restart an app may ask a sibling host to sign
+// in again, which single sign-on answers.
+type sessionJars struct {
+	mu sync.Mutex
+	m  map[string]*jarEntry
+}
+
+type jarEntry struct {
+	jar  http.CookieJar
+	used time.Time
+}
+
+// cookieJar returns the proxy's jar hook: per session under flat mapping,
+// none under suffix mapping (the browser's own cookies span the hosts).
+func (d *Daemon) cookieJar(mapping string) func(session.Session) http.CookieJar {
+	if mapping != "flat" {
+		return nil
+	}
+	return func(s session.Session) http.CookieJar {
+		now := d.now()
+		j := &d.jars
+		j.mu.Lock()
+		defer j.mu.Unlock()
+		if j.m == nil {
+			j.m = map[string]*jarEntry{}
+		}
+		e := j.m[s.ID]
+		if e == nil {
+			if len(j.m) >= 1024 {
+				idle := d.config().Session.IdleTimeout
+				for id, old := range j.m {
+					if now.Sub(old.used) > idle {
+						delete(j.m, id)
+					}
+				}
+			}
+			jar, _ := cookiejar.New(nil) // app domains are checked by the mapper, not a suffix list
+			e = &jarEntry{jar: jar}
+			j.m[s.ID] = e
+		}
+		e.used = now
+		return e.jar
+	}
 }

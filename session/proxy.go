@@ -148,6 +148,12 @@ type Config struct {
 	NoSession func(w http.ResponseWriter, r *http.Request, app string)
 	// Reserved serves ReservedPrefix paths; nil answers 404.
 	Reserved http.Handler
+	// Jar, when set, returns a session's server-side cookie jar: the app's
+	// cookies set for a parent domain (Domain=) are kept there and sent
+	// upstream to every host of the app they match. Flat host mapping needs
+	// it: no browser cookie can span flat names without reaching every
+	// app under the suffix. nil: no jar.
+	Jar func(s Session) http.CookieJar
 	// BlockPage answers a blocked page view or form upload (a browser
 	// navigation) with the policy's message; nil writes a plain page.
 	BlockPage func(w http.ResponseWriter, r *http.Request, app, msg string)
@@ -371,6 +377,7 @@ func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
 		ForwardedFor:  p.cfg.ForwardedFor,
 		ClientIP:      p.clientIP(r),
 	})
+	p.addJarCookies(x, out)
 	out.Header.Set("Accept-Encoding", acceptEncoding(r.Header.Values("Accept-Encoding")))
 	if out.Header.Get("Accept-Encoding") == "" {
 		out.Header.Del("Accept-Encoding")
@@ -460,6 +467,7 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 			io.Closer
 		}{br, resp.Body}
 	}
+	p.keepJarCookies(x, resp)
 	p.cfg.Rewriter.RewriteResponseHeader(resp.Header, p.cfg.SessionCookie)
 	h := x.w.Header()
 	for k, v := range resp.Header {
@@ -699,4 +707,46 @@ func (p *Proxy) upload(x *exchange, act Activity) (done bool, err error) {
 		return true, nil
 	}
 	return false, nil
+}
+
+// addJarCookies sends the session jar's cookies that match the upstream URL,
+// unless the browser sent one of the same name (its own, host-only copy).
+func (p *Proxy) addJarCookies(x *exchange, out *http.Request) {
+	if p.cfg.Jar == nil {
+		return
+	}
+	jar := p.cfg.Jar(x.sess)
+	if jar == nil {
+		return
+	}
+	have := map[string]bool{}
+	for _, c := range out.Cookies() {
+		have[c.Name] = true
+	}
+	for _, c := range jar.Cookies(out.URL) {
+		if !have[c.Name] && c.Name != p.cfg.SessionCookie {
+			out.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+	}
+}
+
+// keepJarCookies stores the app's parent-domain cookies of an upstream
+// response in the session jar, before the header rewriting scopes them.
+func (p *Proxy) keepJarCookies(x *exchange, resp *http.Response) {
+	if p.cfg.Jar == nil || x.out == nil {
+		return
+	}
+	jar := p.cfg.Jar(x.sess)
+	if jar == nil {
+		return
+	}
+	var domain []*http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Domain != "" && c.Name != p.cfg.SessionCookie {
+			domain = append(domain, c)
+		}
+	}
+	if len(domain) > 0 {
+		jar.SetCookies(x.out.URL, domain)
+	}
 }

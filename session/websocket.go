@@ -31,6 +31,7 @@ func (p *Proxy) tunnel(x *exchange) error {
 	if err != nil {
 		return err
 	}
+	x.out = out
 	out.Header.Set("Connection", "Upgrade")
 	out.Header.Set("Upgrade", "websocket")
 	out.Header.Del("Accept-Encoding")
@@ -48,6 +49,7 @@ func (p *Proxy) tunnel(x *exchange) error {
 		return fmt.Errorf("websocket to %s: upgraded body is not writable", x.upstream)
 	}
 	defer up.Close()
+	p.keepJarCookies(x, resp)
 	p.cfg.Rewriter.RewriteResponseHeader(resp.Header, p.cfg.SessionCookie)
 	conn, brw, err := http.NewResponseController(x.w).Hijack()
 	if err != nil {

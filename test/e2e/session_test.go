@@ -335,13 +335,16 @@ func TestFlatHostMapping(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), "report.csv") || !bytes.Contains(body, []byte(",")) {
 		t.Fatalf("export on the flat host: %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
 	}
-	// The app's parent-domain cookie became host-only: no flat name can
-	// carry a cookie to its sibling hosts without reaching every app.
-	myURL, _ := url.Parse(d.URL(flatMy, "/"))
-	for _, c := range b.Jar.Cookies(myURL) {
-		if c.Name == "sid" {
-			return
-		}
+	// The file host has its own flat name: the session hops onto it, and
+	// the app's login (its parent-domain cookie, kept in casd's jar for the
+	// session) comes along: the download is decided, not a new sign-in.
+	resp, body = download(t, b, d.URL("acme--file--demo-0salesforce--localhost.cas.localhost", "/sfc/servlet.shepherd/version/download/068000000000002"))
+	if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Disposition"), ".blocked.txt") {
+		t.Fatalf("download on the flat file host: %d %q\n%s", resp.StatusCode, resp.Header.Get("Content-Disposition"), body)
 	}
-	t.Fatal("the app's session cookie did not reach the flat host")
+	// No cookie with a Domain reached the browser under the shared suffix.
+	suffix, _ := url.Parse(d.URL("other.cas.localhost", "/"))
+	for _, c := range b.Jar.Cookies(suffix) {
+		t.Errorf("cookie %s would reach every app under the suffix", c.Name)
+	}
 }
