@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -57,6 +58,9 @@ type costs struct {
 	cpuMs            float64 // CPU time (task-clock) per request, ms
 	writes, reads    float64 // write and read system calls per request
 	futex, switches  float64 // futex calls and context switches per request
+	idle             float64 // the machine's idle share during the run, percent
+	appMs            float64 // the app's CPU time per request (it runs in casbench), ms
+	reqPerSec        float64
 }
 
 // countCosts runs wrk once on path through t while perf stat counts the
@@ -76,15 +80,23 @@ func countCosts(wdir string, pids []int, t target, workload, path string, thread
 		return costs{}, fmt.Errorf("perf stat: %w", err)
 	}
 	progress(fmt.Sprintf("perf stat: %s through %s", workload, t.name))
+	busy0, idle0 := cpuTimes()
+	app0 := selfCPU()
 	r, werr := wrk(wdir, t.base+path, threads, conns, d, t.headers...)
+	app1 := selfCPU()
+	busy1, idle1 := cpuTimes()
 	if err := st.Wait(); err != nil {
 		return costs{}, fmt.Errorf("perf stat: %w\n%s", err, out.String())
 	}
 	if werr != nil {
 		return costs{}, werr
 	}
-	c := costs{target: t.name, workload: workload}
+	c := costs{target: t.name, workload: workload, reqPerSec: r.ReqPerSec}
+	if total := (busy1 - busy0) + (idle1 - idle0); total > 0 {
+		c.idle = 100 * float64(idle1-idle0) / float64(total)
+	}
 	n := float64(r.Requests)
+	c.appMs = float64(app1-app0) / float64(time.Millisecond) / n
 	for _, line := range strings.Split(out.String(), "\n") {
 		f := strings.Split(line, ",")
 		if len(f) < 3 {
@@ -132,4 +144,35 @@ func children(pid int) []int {
 		}
 	}
 	return out
+}
+
+// cpuTimes reads the machine's busy and idle (with iowait) jiffies from
+// /proc/stat.
+func cpuTimes() (busy, idle int64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	for i, v := range f[1:] {
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch i {
+		case 3, 4: // idle, iowait
+			idle += n
+		case 8, 9: // guest time is counted in user already
+		default:
+			busy += n
+		}
+	}
+	return busy, idle
+}
+
+// selfCPU is this process's CPU time (user and system), where the app runs.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -150,10 +150,10 @@ func render(o options, targets []target, res map[string]map[string]figures, memW
 	w("\ncasd's peak RSS during the page and JSON runs: %.1f MiB %s. casd's rewritten page is byte for byte nginx sub_filter's: %s.\n", mib(memWork.peak), peakHow(memWork), map[bool]string{true: "yes", false: "no"}[samePage])
 	w("Direct-to-app figures are the ceiling of this machine: wrk and the app share its 2 cores with the proxy under test.\n")
 	if len(cs) > 0 {
-		w("\nPer-request costs (perf stat over one more run each, `-perf %s`; CPU is the proxy's task-clock, all its threads):\n\n", o.perf)
-		w("| workload | proxy | CPU ms/req | write/req | read/req | futex/req | context switches/req |\n|---|---|---:|---:|---:|---:|---:|\n")
+		w("\nPer-request costs (perf stat over one more run each, `-perf %s`; proxy CPU is its task-clock, all threads; app CPU is the app's, in casbench; system calls and switches are the proxy's):\n\n", o.perf)
+		w("| workload | proxy | req/s in this run | machine idle | proxy CPU ms/req | app CPU ms/req | write/req | read/req | futex/req | context switches/req |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, c := range cs {
-			w("| %s | %s | %.3f | %.1f | %.1f | %.1f | %.1f |\n", c.workload, c.target, c.cpuMs, c.writes, c.reads, c.futex, c.switches)
+			w("| %s | %s | %.0f | %.0f%% | %.3f | %.3f | %.1f | %.1f | %.1f | %.1f |\n", c.workload, c.target, c.reqPerSec, c.idle, c.cpuMs, c.appMs, c.writes, c.reads, c.futex, c.switches)
 		}
 	}
 	return b.String()
