@@ -11,8 +11,6 @@ import (
 	"strconv"
 	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // ListenSocket listens on the Unix socket at path. If a live casd already
@@ -74,7 +72,8 @@ func (p Peer) String() string {
 
 type peerKey struct{}
 
-// peerOf reads the peer credentials of a Unix connection.
+// peerOf reads the peer credentials of a Unix connection (peer_*.go per
+// operating system).
 func peerOf(c net.Conn) Peer {
 	uc, ok := c.(*net.UnixConn)
 	if !ok {
@@ -84,15 +83,11 @@ func peerOf(c net.Conn) Peer {
 	if err != nil {
 		return Peer{}
 	}
-	var cred *unix.Ucred
-	var credErr error
-	err = raw.Control(func(fd uintptr) {
-		cred, credErr = unix.GetsockoptUcred(int(fd), unix.SOL_SOCKET, unix.SO_PEERCRED)
-	})
-	if err != nil || credErr != nil || cred == nil {
+	var p Peer
+	if err := raw.Control(func(fd uintptr) { p = peerCred(int(fd)) }); err != nil {
 		return Peer{}
 	}
-	return Peer{PID: cred.Pid, UID: cred.Uid, GID: cred.Gid, OK: true}
+	return p
 }
 
 // connContext attaches the connection's peer to its requests' contexts.
