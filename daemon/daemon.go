@@ -319,7 +319,7 @@ func (d *Daemon) doReload() {
 	var restart []string
 	for _, k := range changed {
 		switch k {
-		case "state_dir", "socket", "listen", "admin_group", "portal_host", "device_host", "suffix", "host_mapping", "tls.cert", "tls.key":
+		case "state_dir", "socket", "listen", "admin_group", "portal_host", "device_host", "suffix", "host_mapping", "tls.cert", "tls.key", "session.upstream_http2":
 			restart = append(restart, k)
 		}
 	}

@@ -20,6 +20,7 @@ import (
 // certificates).
 func (d *Daemon) newUpstream() http.RoundTripper {
 	tr := session.NewTransport()
+	tr.ForceAttemptHTTP2 = d.config().Session.UpstreamHTTP2
 	dial := tr.DialContext
 	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 		host, port, err := net.SplitHostPort(addr)

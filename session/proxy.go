@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -34,6 +35,11 @@ const ReservedPrefix = "/.cas/"
 // maxBufferedRequest bounds a request body rewritten in memory (so that
 // it keeps a Content-Length); larger ones are rewritten streaming.
 const maxBufferedRequest = 1 << 20
+
+// maxBufferedResponse bounds a response body (by the app's Content-Length)
+// rewritten in memory and sent whole with a Content-Length: one write, full
+// TLS records, no chunking. Larger or unsized bodies stream.
+const maxBufferedResponse = 256 << 10
 
 // Session is what the proxy needs to know about a proxy session.
 type Session struct {
@@ -169,8 +175,9 @@ type Config struct {
 
 // Proxy is the session-control handler for requests to proxied hosts.
 type Proxy struct {
-	cfg  Config
-	bufs sync.Pool
+	cfg      Config
+	bufs     sync.Pool
+	respBufs sync.Pool // *bytes.Buffer for respondBuffered
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -226,6 +233,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg}
 	p.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
+	p.respBufs.New = func() any { return new(bytes.Buffer) }
 	return p, nil
 }
 
@@ -490,6 +498,9 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 		if et := h.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
 			h.Set("Etag", "W/"+et)
 		}
+		if resp.ContentLength > 0 && resp.ContentLength <= maxBufferedResponse {
+			return p.respondBuffered(x, resp)
+		}
 		x.w.WriteHeader(resp.StatusCode)
 		if _, err := p.cfg.Rewriter.RewriteBody(Response, resp.Header.Get("Content-Encoding"), x.w, resp.Body); err != nil {
 			return errSent{err}
@@ -749,4 +760,27 @@ func (p *Proxy) keepJarCookies(x *exchange, resp *http.Response) {
 	if len(domain) > 0 {
 		jar.SetCookies(x.out.URL, domain)
 	}
+}
+
+// respondBuffered rewrites a small response in memory and sends it with
+// its Content-Length in one write.
+func (p *Proxy) respondBuffered(x *exchange, resp *http.Response) error {
+	bp := p.respBufs.Get().(*bytes.Buffer)
+	bp.Reset()
+	defer func() {
+		if bp.Cap() <= 4*maxBufferedResponse {
+			p.respBufs.Put(bp)
+		}
+	}()
+	// The app said how long its body is; read no more than that.
+	src := io.LimitReader(resp.Body, resp.ContentLength)
+	if _, err := p.cfg.Rewriter.RewriteBody(Response, resp.Header.Get("Content-Encoding"), bp, src); err != nil {
+		return err // nothing sent yet: the one error page
+	}
+	x.w.Header().Set("Content-Length", strconv.Itoa(bp.Len()))
+	x.w.WriteHeader(resp.StatusCode)
+	if _, err := x.w.Write(bp.Bytes()); err != nil {
+		return errSent{err}
+	}
+	return nil
 }
