@@ -1,5 +1,5 @@
 #!/bin/sh
-# Creates the cas system user and group on install.
+# Creates the cas system user and group before the files (owned by group cas) are unpacked.
 set -e
 if ! getent group cas >/dev/null; then groupadd --system cas; fi
 if ! getent passwd cas >/dev/null; then
