@@ -178,9 +178,11 @@ func TestAdminEventsTailFollowAndExport(t *testing.T) {
 	}
 
 	// Follow: a change made after tail -f started arrives on its stdout.
+	// casd subscribes before it backfills, so once the two backfilled
+	// events are out, the stream is live: no sleeping and hoping.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, filepath.Join(testkit.BinDir, "cas"), "events", "tail", "-f", "-n", "0", "--kind", "admin", "--json")
+	cmd := exec.CommandContext(ctx, filepath.Join(testkit.BinDir, "cas"), "events", "tail", "-f", "-n", "2", "--kind", "admin", "--json")
 	cmd.Env = c.Env
 	stdout, _ := cmd.StdoutPipe()
 	if err := cmd.Start(); err != nil {
@@ -195,18 +197,26 @@ func TestAdminEventsTailFollowAndExport(t *testing.T) {
 		}
 		close(lines)
 	}()
-	// Give the stream a moment to subscribe; the event must arrive however
-	// long the change takes.
-	time.Sleep(300 * time.Millisecond)
-	c.OK("iptag", "set", "live", "10.9.0.0/16")
-	select {
-	case line := <-lines:
-		var e api.Event
-		if err := json.Unmarshal([]byte(line), &e); err != nil || e.Object != "live" {
-			t.Fatalf("followed line %q (%v)", line, err)
+	next := func() api.Event {
+		t.Helper()
+		select {
+		case line := <-lines:
+			var e api.Event
+			if err := json.Unmarshal([]byte(line), &e); err != nil {
+				t.Fatalf("followed line %q: %v", line, err)
+			}
+			return e
+		case <-ctx.Done():
+			t.Fatal("no event on the followed stream")
 		}
-	case <-ctx.Done():
-		t.Fatal("followed event never arrived")
+		return api.Event{}
+	}
+	if a, b := next(), next(); a.Object != "a" || b.Object != "b" {
+		t.Fatalf("backfill = %s, %s", a.Object, b.Object)
+	}
+	c.OK("iptag", "set", "live", "10.9.0.0/16")
+	if e := next(); e.Object != "live" {
+		t.Fatalf("followed event = %+v", e)
 	}
 
 	// Export as CSV holds the three admin events.
