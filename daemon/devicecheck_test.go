@@ -36,10 +36,10 @@ func (c *fakeClock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// TestParkedLoginExpires: a login parked for its device check cannot be
-// finished once its time is up, even by the browser that started it.
-func TestParkedLoginExpires(t *testing.T) {
-	clock := &fakeClock{t: time.Now()}
+// loginDaemon is an in-process daemon (no listeners) with a test IdP, the
+// app "app" posting to acsURL, and policies.
+func loginDaemon(t *testing.T, clock *fakeClock, acsURL string, ps ...policy.Policy) (*Daemon, *testkit.TestIdP) {
+	t.Helper()
 	dir := t.TempDir()
 	cfg, err := LoadConfig("", false, nil, []string{"CAS_STATE_DIR=" + dir, "CAS_SOCKET=" + dir + "/s.sock", "CAS_LISTEN=127.0.0.1:8443"})
 	if err != nil {
@@ -50,7 +50,7 @@ func TestParkedLoginExpires(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.closeStore()
+	t.Cleanup(d.closeStore)
 	idp := testkit.NewTestIdP(t, "https://idp.test/metadata", "https://idp.test/sso")
 	md, err := saml.ParseIdPMetadata([]byte(idp.Metadata), clock.now())
 	if err != nil {
@@ -60,12 +60,14 @@ func TestParkedLoginExpires(t *testing.T) {
 		t.Fatal(err)
 	}
 	key, _ := newAppKey("app", clock.now())
-	if err := d.db.CreateApp(ctx, &store.App{Name: "app", Template: "custom", IdP: "corp", EntityID: "https://app.test/sp", ACSURL: "https://app.test/acs", Settings: []byte(`{"idp_initiated":true}`), Keys: []store.AppKey{key}}); err != nil {
+	if err := d.db.CreateApp(ctx, &store.App{Name: "app", Template: "custom", IdP: "corp", EntityID: "https://app.test/sp", ACSURL: acsURL, Settings: []byte(`{"idp_initiated":true}`), Keys: []store.AppKey{key}}); err != nil {
 		t.Fatal(err)
 	}
-	rec, _ := encodePolicy(policy.Policy{Name: "managed-only", Kind: policy.KindAccess, Action: policy.ActionBlock, Filters: policy.Filters{Device: policy.StringFilter{Include: []string{"unmanaged"}}}})
-	if err := d.db.CreatePolicy(ctx, rec); err != nil {
-		t.Fatal(err)
+	for _, p := range ps {
+		rec, _ := encodePolicy(p)
+		if err := d.db.CreatePolicy(ctx, rec); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := d.reloadApps(ctx); err != nil {
 		t.Fatal(err)
@@ -73,15 +75,31 @@ func TestParkedLoginExpires(t *testing.T) {
 	if err := d.recompile(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h := d.proxyHandler()
+	return d, idp
+}
+
+// postACS posts a fresh Response for user to the daemon's ACS.
+func postACS(t *testing.T, d *Daemon, idp *testkit.TestIdP, user string) *httptest.ResponseRecorder {
+	t.Helper()
 	acs := d.proxyACSURL("app")
+	form := url.Values{"SAMLResponse": {idp.Mint(testkit.Login{User: user, Audience: "https://app.test/sp", ACSURL: acs})}}
+	req := httptest.NewRequest("POST", acs, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rr := httptest.NewRecorder()
+	d.proxyHandler().ServeHTTP(rr, req)
+	return rr
+}
+
+// TestParkedLoginExpires: a login parked for its device check cannot be
+// finished once its time is up, even by the browser that started it.
+func TestParkedLoginExpires(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	ctx := context.Background()
+	d, idp := loginDaemon(t, clock, "https://app.test/acs", policy.Policy{Name: "managed-only", Kind: policy.KindAccess, Action: policy.ActionBlock, Filters: policy.Filters{Device: policy.StringFilter{Include: []string{"unmanaged"}}}})
+	h := d.proxyHandler()
 
 	park := func() (finish string, cookies []*http.Cookie) {
-		form := url.Values{"SAMLResponse": {idp.Mint(testkit.Login{User: "alice@example.com", Audience: "https://app.test/sp", ACSURL: acs})}}
-		req := httptest.NewRequest("POST", acs, strings.NewReader(form.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		rr := httptest.NewRecorder()
-		h.ServeHTTP(rr, req)
+		rr := postACS(t, d, idp, "alice@example.com")
 		loc := rr.Header().Get("Location")
 		if rr.Code != http.StatusSeeOther || !strings.Contains(loc, "/check?") || !strings.Contains(loc, "p=") {
 			t.Fatalf("not parked: %d %q\n%s", rr.Code, loc, rr.Body)
@@ -117,5 +135,22 @@ func TestParkedLoginExpires(t *testing.T) {
 	}
 	if n := len(evs); n < 2 || evs[n-1].Reason != "pending_expired" {
 		t.Fatalf("events = %+v", evs)
+	}
+}
+
+// TestMonitorFailsClosed: when a monitor decision cannot start session
+// control (here the app's ACS host lies under casd's own suffix and cannot
+// be proxied), the login is refused, never delivered unmonitored.
+func TestMonitorFailsClosed(t *testing.T) {
+	clock := &fakeClock{t: time.Now()}
+	d, idp := loginDaemon(t, clock, "https://app.cas.localhost/acs", policy.Policy{Name: "watch", Kind: policy.KindAccess, Action: policy.ActionMonitor})
+	rr := postACS(t, d, idp, "alice@example.com")
+	if rr.Code != http.StatusServiceUnavailable || strings.Contains(rr.Body.String(), "SAMLResponse") || !strings.Contains(rr.Body.String(), "cas-ref") {
+		t.Fatalf("monitor without session control: %d\n%s", rr.Code, rr.Body)
+	}
+	d.events.Close(context.Background())
+	evs, err := d.db.Events(context.Background(), store.EventFilter{Kinds: []string{"login"}})
+	if err != nil || len(evs) != 1 || evs[0].Decision != "block" || !strings.HasPrefix(evs[0].Reason, "session_control_failed") {
+		t.Fatalf("events = %+v (%v)", evs, err)
 	}
 }

@@ -336,8 +336,11 @@ func (d *Daemon) decideLogin(w http.ResponseWriter, r *http.Request, app *appRun
 		if d.startMonitoredSession(w, r, app, lg, pc, &ev) {
 			return
 		}
+		// The policy wants the session watched and casd cannot: fail
+		// closed rather than let the user in unmonitored.
+		ev.Decision, ev.Reason = string(policy.ActionBlock), "session_control_failed: "+dec.Reason
 		d.events.Append(ev)
-		d.deliver(w, r, app, lg, app.app.ACSURL)
+		renderPage(w, page{Status: http.StatusServiceUnavailable, Kind: "error", Badge: "Error", Title: "Sign-in could not be completed", Message: "Your organisation monitors " + app.displayNm + ", and the monitored session could not be started. Try again; if it keeps failing, quote the reference below to your administrator.", App: app.displayNm, Ref: ref})
 	default:
 		d.events.Append(ev)
 		d.deliver(w, r, app, lg, app.app.ACSURL)
