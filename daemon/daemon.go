@@ -263,6 +263,7 @@ loop:
 	wg.Wait()
 	d.systemEvent("stop", "casd stopped")
 	d.closeStore()
+	d.geo.close()
 	d.log.Info("casd stopped")
 	return runErr
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strings"
 
@@ -224,5 +223,3 @@ func (d *Daemon) audit(r *http.Request, action, object string, details any) {
 		d.log.Error("audit event", "action", action, "object", object, "err", err)
 	}
 }
-
-var _ = slog.Default
