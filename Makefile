@@ -26,7 +26,7 @@ vet:
 
 ## lint: vet plus staticcheck (fetched from the Go module proxy, pinned).
 lint: vet
-	$(GO) run honnef.co/go/tools/cmd/staticcheck@2026.2.2 ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
 
 ## generate: man pages and shell completions from the command tree.
 generate:
