@@ -43,7 +43,18 @@ func (d *Daemon) newUpstream() http.RoundTripper {
 		roots.AddCert(d.tlsCA.Cert)
 	}
 	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
-	return tr
+	if d.config().Session.UpstreamHTTP2 {
+		return tr
+	}
+	// HTTP/1.1 with the round trip on the request's goroutine; upgrades
+	// (WebSocket) through the standard transport.
+	return &session.H1Transport{
+		DialContext:    tr.DialContext,
+		TLSConfig:      tr.TLSClientConfig,
+		MaxIdlePerHost: tr.MaxIdleConnsPerHost,
+		IdleTimeout:    tr.IdleConnTimeout,
+		Fallback:       tr,
+	}
 }
 
 // appPort is the port of the app that host belongs to, from the app's ACS

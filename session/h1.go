@@ -1,0 +1,243 @@
+package session
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// H1Transport is an HTTP/1.1 client for the proxy's upstream side that does
+// each round trip on the calling goroutine over a pool of keep-alive
+// connections: no per-request hand-offs to reader and writer goroutines as
+// in net/http's Transport, which costs a proxy that forwards many small
+// requests. Upgrades (WebSocket) go to Fallback.
+type H1Transport struct {
+	// DialContext opens TCP connections; required.
+	DialContext func(ctx context.Context, network, addr string) (net.Conn, error)
+	// TLSConfig is cloned per connection with ServerName set to the host.
+	TLSConfig *tls.Config
+	// MaxIdlePerHost bounds the idle connections kept per host:port.
+	MaxIdlePerHost int
+	// IdleTimeout closes connections idle longer than this.
+	IdleTimeout time.Duration
+	// Fallback serves what this transport does not: upgrades.
+	Fallback http.RoundTripper
+
+	mu   sync.Mutex
+	idle map[string][]*h1Conn
+}
+
+var _ http.RoundTripper = (*H1Transport)(nil)
+
+type h1Conn struct {
+	conn   net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	key    string
+	idleAt time.Time
+}
+
+// RoundTrip sends req and returns the response; the body holds the
+// connection until it is read to the end (then the connection is reused)
+// or closed (then it is dropped).
+func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.Header.Get("Upgrade") != "" || (req.URL.Scheme != "https" && req.URL.Scheme != "http") {
+		if t.Fallback == nil {
+			return nil, errors.New("session: h1 transport: upgrade without a fallback transport")
+		}
+		return t.Fallback.RoundTrip(req)
+	}
+	key := req.URL.Scheme + "://" + canonicalAddr(req.URL)
+	// A reused connection may have been closed by the app meanwhile; a
+	// request that can be sent again is, once, on a new connection.
+	for attempt := 0; ; attempt++ {
+		c, reused, err := t.get(req.Context(), key, req.URL)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := t.exchange(c, req)
+		if err == nil {
+			return resp, nil
+		}
+		c.conn.Close()
+		if !reused || attempt > 0 || !replayable(req) {
+			return nil, err
+		}
+		if req.GetBody != nil {
+			if req.Body, err = req.GetBody(); err != nil {
+				return nil, err
+			}
+		}
+	}
+}
+
+// replayable reports whether req may be sent a second time.
+func replayable(req *http.Request) bool {
+	switch req.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
+	}
+	return false
+}
+
+// exchange writes req on c and reads its response.
+func (t *H1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, error) {
+	stop := context.AfterFunc(req.Context(), func() { c.conn.Close() })
+	if err := req.Write(c.bw); err != nil {
+		stop()
+		return nil, fmt.Errorf("write request: %w", err)
+	}
+	if err := c.bw.Flush(); err != nil {
+		stop()
+		return nil, fmt.Errorf("write request: %w", err)
+	}
+	var resp *http.Response
+	for {
+		var err error
+		resp, err = http.ReadResponse(c.br, req)
+		if err != nil {
+			stop()
+			if ctxErr := req.Context().Err(); ctxErr != nil {
+				return nil, ctxErr
+			}
+			return nil, fmt.Errorf("read response: %w", err)
+		}
+		// 1xx (but 101) are interim: the final response follows.
+		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		resp.Body.Close()
+	}
+	reuse := !resp.Close && !req.Close
+	resp.Body = &h1Body{ReadCloser: resp.Body, t: t, c: c, reuse: reuse, stop: stop}
+	return resp, nil
+}
+
+// h1Body returns its connection to the pool once read to the end.
+type h1Body struct {
+	io.ReadCloser
+	t     *H1Transport
+	c     *h1Conn
+	reuse bool
+	stop  func() bool
+	done  bool
+}
+
+func (b *h1Body) Read(p []byte) (int, error) {
+	if b.done {
+		return 0, io.EOF
+	}
+	n, err := b.ReadCloser.Read(p)
+	if errors.Is(err, io.EOF) {
+		b.finish(b.reuse)
+	} else if err != nil {
+		b.finish(false)
+	}
+	return n, err
+}
+
+func (b *h1Body) Close() error {
+	if !b.done {
+		// Not read to the end: the rest of the body is still on the wire.
+		b.finish(false)
+	}
+	return nil
+}
+
+func (b *h1Body) finish(reuse bool) {
+	b.done = true
+	if !b.stop() {
+		reuse = false // the context ended: the connection was closed
+	}
+	b.ReadCloser.Close()
+	if reuse {
+		b.t.put(b.c)
+	} else {
+		b.c.conn.Close()
+	}
+}
+
+// get returns an idle connection for key, or dials one.
+func (t *H1Transport) get(ctx context.Context, key string, u *url.URL) (*h1Conn, bool, error) {
+	now := time.Now()
+	t.mu.Lock()
+	for list := t.idle[key]; len(list) > 0; list = t.idle[key] {
+		c := list[len(list)-1]
+		t.idle[key] = list[:len(list)-1]
+		if t.IdleTimeout > 0 && now.Sub(c.idleAt) > t.IdleTimeout {
+			c.conn.Close()
+			continue
+		}
+		t.mu.Unlock()
+		return c, true, nil
+	}
+	t.mu.Unlock()
+	scheme, addr, _ := strings.Cut(key, "://")
+	conn, err := t.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, false, err
+	}
+	if scheme == "https" {
+		cfg := t.TLSConfig.Clone()
+		if cfg == nil {
+			cfg = &tls.Config{}
+		}
+		cfg.ServerName = u.Hostname()
+		cfg.NextProtos = []string{"http/1.1"}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, false, fmt.Errorf("tls handshake with %s: %w", addr, err)
+		}
+		conn = tc
+	}
+	return &h1Conn{conn: conn, br: bufio.NewReaderSize(conn, 32<<10), bw: bufio.NewWriterSize(conn, 16<<10), key: key}, false, nil
+}
+
+// put returns a connection to the idle pool.
+func (t *H1Transport) put(c *h1Conn) {
+	c.idleAt = time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.idle == nil {
+		t.idle = map[string][]*h1Conn{}
+	}
+	if len(t.idle[c.key]) >= max(t.MaxIdlePerHost, 1) {
+		c.conn.Close()
+		return
+	}
+	t.idle[c.key] = append(t.idle[c.key], c)
+}
+
+// CloseIdleConnections closes the pooled connections.
+func (t *H1Transport) CloseIdleConnections() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, list := range t.idle {
+		for _, c := range list {
+			c.conn.Close()
+		}
+	}
+	t.idle = nil
+}
+
+// canonicalAddr is host:port with the scheme's default port.
+func canonicalAddr(u *url.URL) string {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+		if u.Scheme == "http" {
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(u.Hostname(), port)
+}

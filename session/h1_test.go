@@ -1,0 +1,167 @@
+package session
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// h1Server counts the connections it accepts.
+func h1Server(t *testing.T, h http.HandlerFunc) (*httptest.Server, *atomic.Int64) {
+	t.Helper()
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(h)
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv, &conns
+}
+
+func h1For(srv *httptest.Server) *H1Transport {
+	std := srv.Client().Transport.(*http.Transport)
+	return &H1Transport{
+		DialContext:    (&net.Dialer{}).DialContext,
+		TLSConfig:      std.TLSClientConfig,
+		MaxIdlePerHost: 4,
+		Fallback:       std,
+	}
+}
+
+func get(t *testing.T, tr http.RoundTripper, method, u string, body io.Reader) (*http.Response, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, body)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, u, err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatalf("read body: %v", err)
+	}
+	return resp, string(b)
+}
+
+func TestH1ReusesConnections(t *testing.T) {
+	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/chunked":
+			w.Write([]byte("part1 "))
+			w.(http.Flusher).Flush()
+			w.Write([]byte("part2"))
+		case "/echo":
+			b, _ := io.ReadAll(r.Body)
+			w.Write(b)
+		default:
+			w.Header().Set("Content-Length", "5")
+			w.Write([]byte("hello"))
+		}
+	})
+	tr := h1For(srv)
+	for i := 0; i < 5; i++ {
+		if _, body := get(t, tr, "GET", srv.URL+"/", nil); body != "hello" {
+			t.Fatalf("body = %q", body)
+		}
+	}
+	if _, body := get(t, tr, "GET", srv.URL+"/chunked", nil); body != "part1 part2" {
+		t.Fatalf("chunked body = %q", body)
+	}
+	if _, body := get(t, tr, "POST", srv.URL+"/echo", strings.NewReader("payload")); body != "payload" {
+		t.Fatalf("echo = %q", body)
+	}
+	if resp, body := get(t, tr, "HEAD", srv.URL+"/", nil); body != "" || resp.ContentLength != 5 {
+		t.Fatalf("HEAD: %q %d", body, resp.ContentLength)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections for sequential requests, want 1 (keep-alive)", n)
+	}
+}
+
+func TestH1ConnectionCloseAndUnreadBody(t *testing.T) {
+	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/close" {
+			w.Header().Set("Connection", "close")
+		}
+		io.WriteString(w, strings.Repeat("x", 100<<10))
+	})
+	tr := h1For(srv)
+	get(t, tr, "GET", srv.URL+"/close", nil)
+	get(t, tr, "GET", srv.URL+"/", nil)
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("after Connection: close, %d connections, want 2", n)
+	}
+	// A body closed before its end cannot be reused.
+	req, _ := http.NewRequest("GET", srv.URL+"/", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Read(make([]byte, 10))
+	resp.Body.Close()
+	get(t, tr, "GET", srv.URL+"/", nil)
+	if n := conns.Load(); n != 3 {
+		t.Fatalf("after an unread body, %d connections, want 3", n)
+	}
+}
+
+func TestH1RetriesAStaleConnection(t *testing.T) {
+	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") })
+	tr := h1For(srv)
+	get(t, tr, "GET", srv.URL+"/", nil)
+	srv.CloseClientConnections() // the app drops its idle connections
+	time.Sleep(50 * time.Millisecond)
+	if _, body := get(t, tr, "GET", srv.URL+"/", nil); body != "ok" {
+		t.Fatalf("after the app closed the connection: %q", body)
+	}
+	if n := conns.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+	// A POST without GetBody is not sent twice.
+	srv.CloseClientConnections()
+	time.Sleep(50 * time.Millisecond)
+	req, _ := http.NewRequest("POST", srv.URL+"/", io.NopCloser(strings.NewReader("once")))
+	if resp, err := tr.RoundTrip(req); err == nil {
+		resp.Body.Close()
+	}
+}
+
+func TestH1CancelMidBody(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("start"))
+		w.(http.Flusher).Flush()
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	})
+	defer close(release)
+	tr := h1For(srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/", nil)
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { _, err := io.ReadAll(resp.Body); done <- err }()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("reading a cancelled body succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancel did not end the read")
+	}
+}
