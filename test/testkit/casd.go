@@ -30,7 +30,13 @@ func Main(m *testing.M) {
 		os.Exit(1)
 	}
 	for _, b := range []string{"casd", "cas"} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b), "github.com/cas-proxy/cas/cmd/"+b)
+		args := []string{"build", "-o", filepath.Join(dir, b)}
+		if os.Getenv("CAS_E2E_RACE") == "1" {
+			// The real binaries with the race detector: casd's concurrent
+			// paths exercised by real flows.
+			args = append(args, "-race")
+		}
+		cmd := exec.Command("go", append(args, "github.com/cas-proxy/cas/cmd/"+b)...)
 		cmd.Stderr = os.Stderr
 		if err := cmd.Run(); err != nil {
 			fmt.Fprintf(os.Stderr, "build %s: %v\n", b, err)
@@ -132,11 +138,18 @@ func (c *Casd) Start() {
 	c.t.Fatalf("casd did not start:\n%s", c.Stderr.String())
 }
 
-// Stop sends SIGTERM and waits.
+// Stop sends SIGTERM and waits. A race report in casd's output (binaries
+// built with CAS_E2E_RACE=1) fails the test.
 func (c *Casd) Stop() {
 	if c.Cmd == nil || c.Cmd.Process == nil {
 		return
 	}
+	defer func() {
+		if out := c.Stderr.String(); strings.Contains(out, "WARNING: DATA RACE") {
+			i := strings.Index(out, "WARNING: DATA RACE")
+			c.t.Errorf("casd reported a data race:\n%s", out[i:min(len(out), i+4000)])
+		}
+	}()
 	select {
 	case <-c.exited:
 		return
