@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"time"
 
@@ -126,13 +127,13 @@ func buildAppRuntime(a *store.App, idp *store.IdP) (*appRuntime, error) {
 		return nil, fmt.Errorf("app %s: replacement key %s: %w", a.Name, k.Serial, err)
 	}
 	rt.signer = saml.Signer{Key: key, Cert: cert}
-	if rt.download, err = compilePatterns("download_patterns", append(append([]string{}, rt.template.Download...), s.DownloadPatterns...)); err != nil {
+	if rt.download, err = compilePatterns("download_patterns", slices.Concat(rt.template.Download, s.DownloadPatterns)); err != nil {
 		return nil, err
 	}
-	if rt.export, err = compilePatterns("export_patterns", append(append([]string{}, rt.template.Export...), s.ExportPatterns...)); err != nil {
+	if rt.export, err = compilePatterns("export_patterns", slices.Concat(rt.template.Export, s.ExportPatterns)); err != nil {
 		return nil, err
 	}
-	if rt.upload, err = compilePatterns("upload_patterns", append(append([]string{}, rt.template.Upload...), s.UploadPatterns...)); err != nil {
+	if rt.upload, err = compilePatterns("upload_patterns", slices.Concat(rt.template.Upload, s.UploadPatterns)); err != nil {
 		return nil, err
 	}
 	return rt, nil

@@ -42,6 +42,9 @@ type Config struct {
 	HostMapping    string   `mapstructure:"host_mapping" yaml:"host_mapping"`
 	PublicPort     int      `mapstructure:"public_port" yaml:"public_port"`
 	TrustedProxies []string `mapstructure:"trusted_proxies" yaml:"trusted_proxies"`
+	// trusted is TrustedProxies parsed, by finish: the per-request code
+	// reads it without parsing.
+	trusted []netip.Prefix
 
 	TLS     TLSConfig     `mapstructure:"tls" yaml:"tls"`
 	Events  EventsConfig  `mapstructure:"events" yaml:"events"`
@@ -390,12 +393,17 @@ func (c *Config) finish() error {
 	if c.PublicPort < 0 || c.PublicPort > 65535 {
 		return fmt.Errorf("public_port: %d is out of range", c.PublicPort)
 	}
+	c.trusted = nil
 	for _, p := range c.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err != nil {
-			if _, err2 := netip.ParseAddr(p); err2 != nil {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			a, err2 := netip.ParseAddr(p)
+			if err2 != nil {
 				return fmt.Errorf("trusted_proxies: %q is not an address or CIDR", p)
 			}
+			pfx = netip.PrefixFrom(a, a.BitLen())
 		}
+		c.trusted = append(c.trusted, pfx)
 	}
 	if (c.TLS.Cert == "") != (c.TLS.Key == "") {
 		return errors.New("tls: cert and key go together")

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -127,6 +128,29 @@ func TestConfigUAThresholds(t *testing.T) {
 	for _, bad := range []string{"ua:\n  min_browser:\n    Netscape: 4\n", "ua:\n  min_os:\n    iOS: sixteen\n"} {
 		if _, err := LoadConfig(writeFile(t, "bad.yaml", bad), true, nil, nil); err == nil || !strings.Contains(err.Error(), "ua.min_") {
 			t.Errorf("%q: err = %v", bad, err)
+		}
+	}
+}
+
+func TestSourceIPTrustsOnlyConfiguredProxies(t *testing.T) {
+	file := writeFile(t, "casd.yaml", "trusted_proxies: [10.0.0.0/8, 192.0.2.1]\n")
+	cfg, err := LoadConfig(file, true, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{}
+	d.cfg.Store(cfg)
+	cases := []struct{ remote, xff, want string }{
+		{"203.0.113.9:1", "1.2.3.4", "203.0.113.9"},                       // untrusted peer: its header is ignored
+		{"10.1.1.1:1", "198.51.100.7", "198.51.100.7"},                    // trusted load balancer
+		{"10.1.1.1:1", "6.6.6.6, 198.51.100.7, 10.2.2.2", "198.51.100.7"}, // rightmost untrusted hop
+		{"192.0.2.1:1", "not-an-ip", "192.0.2.1"},                         // garbage stops the walk
+		{"[::ffff:10.1.1.1]:1", "198.51.100.8", "198.51.100.8"},           // v4-mapped peer
+	}
+	for _, c := range cases {
+		r := &http.Request{RemoteAddr: c.remote, Header: http.Header{"X-Forwarded-For": {c.xff}}}
+		if got := d.sourceIP(r).String(); got != c.want {
+			t.Errorf("%s with X-Forwarded-For %q: %s, want %s", c.remote, c.xff, got, c.want)
 		}
 	}
 }

@@ -189,7 +189,7 @@ func (d *Daemon) sourceIP(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	ip := ap.Addr().Unmap()
-	trusted := d.trustedProxies()
+	trusted := d.config().trusted
 	if !inPrefixes(ip, trusted) {
 		return ip
 	}
@@ -212,18 +212,6 @@ func (d *Daemon) sourceIP(r *http.Request) netip.Addr {
 		ip = a
 	}
 	return ip
-}
-
-func (d *Daemon) trustedProxies() []netip.Prefix {
-	var out []netip.Prefix
-	for _, s := range d.config().TrustedProxies {
-		if p, err := netip.ParsePrefix(s); err == nil {
-			out = append(out, p)
-		} else if a, err := netip.ParseAddr(s); err == nil {
-			out = append(out, netip.PrefixFrom(a, a.BitLen()))
-		}
-	}
-	return out
 }
 
 func inPrefixes(ip netip.Addr, ps []netip.Prefix) bool {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -15,9 +14,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
+
+	"github.com/cas-proxy/cas/test/testkit"
 )
 
 // casd is a casd process with its own state directory and socket.
@@ -27,31 +27,14 @@ type casd struct {
 	port     int
 	env      []string
 	cmd      *exec.Cmd
-	out      *lockedBuffer
+	out      *testkit.LockedBuffer
 	exited   chan struct{}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // startCasd runs casd from binDir on port with state under dir, at the
 // default log level (info), and waits until it has started.
 func startCasd(binDir, dir string, port int) (*casd, error) {
-	c := &casd{bin: filepath.Join(binDir, "casd"), cli: filepath.Join(binDir, "cas"), dir: dir, port: port, out: &lockedBuffer{}}
+	c := &casd{bin: filepath.Join(binDir, "casd"), cli: filepath.Join(binDir, "cas"), dir: dir, port: port, out: &testkit.LockedBuffer{}}
 	cfg := filepath.Join(dir, "casd.yaml")
 	if err := os.WriteFile(cfg, fmt.Appendf(nil, "listen: 127.0.0.1:%d\n", port), 0o600); err != nil {
 		return nil, err
