@@ -23,15 +23,16 @@ var hopByHop = []string{
 // RemoveHopByHop deletes the hop-by-hop headers from h, including every
 // header the Connection header lists.
 func RemoveHopByHop(h http.Header) {
-	for _, v := range h.Values("Connection") {
-		for _, f := range strings.Split(v, ",") {
+	for _, v := range h["Connection"] {
+		for f := range strings.SplitSeq(v, ",") {
 			if f = textproto.TrimString(f); f != "" {
 				h.Del(f)
 			}
 		}
 	}
+	// The names are canonical: no need for Del's canonicalisation.
 	for _, k := range hopByHop {
-		h.Del(k)
+		delete(h, k)
 	}
 }
 
@@ -65,46 +66,72 @@ type RequestOptions struct {
 // back to app hosts, the proxy's session cookie is stripped, forwarding
 // headers the client sent are removed and X-Forwarded-For is set as opts
 // says. The Host itself is the caller's
-// (it is on http.Request, not in the header map).
+// (it is on http.Request, not in the header map). Values are rewritten in
+// place, so h must not share its value slices with a header that is to
+// stay as it was (a Header.Clone shares none).
 func (r *Rewriter) RewriteRequestHeader(h http.Header, opts RequestOptions) {
 	RemoveHopByHop(h)
-	for _, k := range []string{"Origin", "Referer"} {
-		if v := h.Get(k); v != "" {
-			h.Set(k, r.String(Request, v))
+	for _, k := range [...]string{"Origin", "Referer"} {
+		if vals := h[k]; len(vals) > 0 && vals[0] != "" {
+			v := r.String(Request, vals[0])
+			if len(vals) == 1 {
+				vals[0] = v
+			} else {
+				h[k] = []string{v}
+			}
 		}
 	}
 	if opts.SessionCookie != "" {
 		stripCookie(h, opts.SessionCookie)
 	}
-	prior := strings.Join(h.Values("X-Forwarded-For"), ", ")
+	var prior string
+	if xff := h["X-Forwarded-For"]; len(xff) > 0 && opts.ForwardedFor == ForwardedForAppend {
+		prior = strings.Join(xff, ", ")
+	}
 	// What a client claims about forwarding never reaches the app: it
 	// would be spoofable, and X-Forwarded-Host would name proxy hosts.
-	for _, k := range []string{"X-Forwarded-For", "Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip"} {
-		h.Del(k)
+	for _, k := range forwardingHeaders {
+		delete(h, k)
 	}
 	switch opts.ForwardedFor {
 	case ForwardedForAppend:
 		if opts.ClientIP != "" && prior != "" {
-			h.Set("X-Forwarded-For", prior+", "+opts.ClientIP)
+			h["X-Forwarded-For"] = []string{prior + ", " + opts.ClientIP}
 		} else if opts.ClientIP != "" {
-			h.Set("X-Forwarded-For", opts.ClientIP)
+			h["X-Forwarded-For"] = []string{opts.ClientIP}
 		}
 	case ForwardedForReplace:
 		if opts.ClientIP != "" {
-			h.Set("X-Forwarded-For", opts.ClientIP)
+			h["X-Forwarded-For"] = []string{opts.ClientIP}
 		}
 	}
 }
 
-// stripCookie removes the cookie called name from every Cookie header.
+// forwardingHeaders are the forwarding claims a client may make, by their
+// canonical names.
+var forwardingHeaders = [...]string{"X-Forwarded-For", "Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip"}
+
+// stripCookie removes the cookie called name from every Cookie header. The
+// result is one Cookie header of the remaining pairs joined by "; ", or
+// none.
 func stripCookie(h http.Header, name string) {
-	vals := h.Values("Cookie")
+	vals := h["Cookie"]
 	if len(vals) == 0 {
 		return
 	}
+	if len(vals) == 1 {
+		if kept, ok := strippedInPlace(vals[0], name); ok {
+			if kept == "" {
+				delete(h, "Cookie")
+			} else {
+				vals[0] = kept
+			}
+			return
+		}
+	}
 	var kept []string
 	for _, v := range vals {
-		for _, c := range strings.Split(v, ";") {
+		for c := range strings.SplitSeq(v, ";") {
 			c = textproto.TrimString(c)
 			if c == "" {
 				continue
@@ -116,10 +143,46 @@ func stripCookie(h http.Header, name string) {
 			kept = append(kept, c)
 		}
 	}
-	h.Del("Cookie")
+	delete(h, "Cookie")
 	if len(kept) > 0 {
-		h.Set("Cookie", strings.Join(kept, "; "))
+		h["Cookie"] = []string{strings.Join(kept, "; ")}
 	}
+}
+
+// strippedInPlace returns what stripCookie makes of the one Cookie header
+// v when that is a substring of v: the pairs kept are adjacent in v and
+// separated by exactly "; ", as when the browser's header starts or ends
+// with the cookie removed. ok is false otherwise.
+func strippedInPlace(v, name string) (kept string, ok bool) {
+	start, end := -1, -1 // of the kept stretch in v
+	for i := 0; i <= len(v); {
+		j := strings.IndexByte(v[i:], ';')
+		if j < 0 {
+			j = len(v)
+		} else {
+			j += i
+		}
+		c := textproto.TrimString(v[i:j])
+		if n, _, _ := strings.Cut(c, "="); c != "" && textproto.TrimString(n) != name {
+			cs := i
+			for v[cs] != c[0] { // skip what TrimString trimmed: c starts with none of it
+				cs++
+			}
+			if start < 0 {
+				start = cs
+			} else if v[end:cs] != "; " {
+				// Anything else between two kept pairs (a removed pair,
+				// an empty one, other spacing) is not in the result.
+				return "", false
+			}
+			end = cs + len(c)
+		}
+		i = j + 1
+	}
+	if start < 0 {
+		return "", true
+	}
+	return v[start:end], true
 }
 
 // urlHeaders carry URLs or origins that name app hosts in responses.
@@ -158,7 +221,7 @@ var droppedResponseHeaders = []string{
 func (r *Rewriter) RewriteResponseHeader(h http.Header, sessionCookie string) {
 	RemoveHopByHop(h)
 	for _, k := range droppedResponseHeaders {
-		h.Del(k)
+		delete(h, k)
 	}
 	for _, k := range urlHeaders {
 		vals := h[k]
@@ -178,12 +241,12 @@ func (r *Rewriter) RewriteResponseHeader(h http.Header, sessionCookie string) {
 			}
 		}
 		if len(kept) == 0 {
-			h.Del("Set-Cookie")
+			delete(h, "Set-Cookie")
 		} else {
 			h["Set-Cookie"] = kept
 		}
 	}
-	for _, k := range []string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
+	for _, k := range [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
 		vals := h[k]
 		for i, v := range vals {
 			vals[i] = r.RewriteCSP(v)

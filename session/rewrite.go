@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"sort"
+	"strings"
 	"sync"
 )
 
@@ -66,9 +67,11 @@ func isHex(c byte) bool {
 type Rewriter struct {
 	m       *Mapper
 	anchors [2][][]byte
-	writers [2]sync.Pool // of *Writer, reused by RewriteBody
-	bufs    sync.Pool    // of *[]byte copy buffers
-	codecs  codecs
+	// anchorStrs are the anchors as strings, for String's quick test.
+	anchorStrs [2][]string
+	writers    [2]sync.Pool // of *Writer, reused by RewriteBody
+	bufs       sync.Pool    // of *[]byte copy buffers
+	codecs     codecs
 }
 
 // NewRewriter returns a Rewriter for the hosts m maps.
@@ -93,7 +96,9 @@ next:
 	for _, k := range kept {
 		r.anchors[Response] = append(r.anchors[Response], []byte(k))
 	}
+	r.anchorStrs[Response] = kept
 	r.anchors[Request] = [][]byte{[]byte(m.suffix)}
+	r.anchorStrs[Request] = []string{m.suffix}
 	for _, dir := range []Direction{Response, Request} {
 		r.writers[dir].New = func() any { return r.NewWriter(dir, nil) }
 	}
@@ -120,19 +125,33 @@ func (r *Rewriter) putWriter(dir Direction, wr *Writer) {
 // Mapper returns the Mapper the Rewriter uses.
 func (r *Rewriter) Mapper() *Mapper { return r.m }
 
-// String rewrites s in one go.
+// String rewrites s in one go. It returns s itself when nothing in it is
+// rewritten, and allocates only the result otherwise (for a short s).
 func (r *Rewriter) String(dir Direction, s string) string {
-	if s == "" {
+	found := false
+	for _, a := range r.anchorStrs[dir] {
+		if strings.Contains(s, a) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return s // no anchor, no host to rewrite
+	}
+	var in, out [512]byte
+	var next [8]int
+	sc := r.localScanner(dir, next[:])
+	res, _ := sc.process(append(in[:0], s...), true, out[:0])
+	if string(res) == s {
 		return s
 	}
-	sc := r.newScanner(dir)
-	out, _ := sc.process([]byte(s), true, nil)
-	return string(out)
+	return string(res)
 }
 
 // Bytes rewrites b in one go, appending the result to dst.
 func (r *Rewriter) Bytes(dir Direction, dst, b []byte) []byte {
-	sc := r.newScanner(dir)
+	var next [8]int
+	sc := r.localScanner(dir, next[:])
 	out, _ := sc.process(b, true, dst)
 	return out
 }
@@ -256,6 +275,16 @@ type scanner struct {
 
 func (r *Rewriter) newScanner(dir Direction) *scanner {
 	return &scanner{r: r, dir: dir, anchors: r.anchors[dir], next: make([]int, len(r.anchors[dir]))}
+}
+
+// localScanner returns a scanner for one call, using next (the caller's,
+// typically on its stack) when it is long enough.
+func (r *Rewriter) localScanner(dir Direction, next []int) scanner {
+	n := len(r.anchors[dir])
+	if n > len(next) {
+		next = make([]int, n)
+	}
+	return scanner{r: r, dir: dir, anchors: r.anchors[dir], next: next[:n]}
 }
 
 // hit returns the earliest anchor occurrence at or after pos and its length,
