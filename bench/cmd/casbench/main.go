@@ -375,13 +375,17 @@ func profile(o options, wdir string, casdPID int, ng *nginx, targets []target) (
 	}
 	var cs []costs
 	for _, w := range works {
-		if err := profileCasd(o.perf, wdir, casdPID, casd, w.name, w.path, w.threads, w.conns, w.d); err != nil {
+		nginxPIDs := append(children(ng.cmd.Process.Pid), ng.cmd.Process.Pid)
+		if err := profileProxy(o.perf, wdir, []int{casdPID}, casd, w.name, w.path, w.threads, w.conns, w.d); err != nil {
+			return nil, err
+		}
+		if err := profileProxy(o.perf, wdir, nginxPIDs, w.nginx, "nginx-"+w.name, w.path, w.threads, w.conns, w.d); err != nil {
 			return nil, err
 		}
 		for _, t := range []struct {
 			t    target
 			pids []int
-		}{{casd, []int{casdPID}}, {w.nginx, append(children(ng.cmd.Process.Pid), ng.cmd.Process.Pid)}} {
+		}{{casd, []int{casdPID}}, {w.nginx, nginxPIDs}} {
 			c, err := countCosts(wdir, t.pids, t.t, w.name, w.path, w.threads, w.conns, w.d)
 			if err != nil {
 				return nil, err

@@ -13,20 +13,24 @@ import (
 	"time"
 )
 
-// profileCasd records casd with perf (call graphs by frame pointers, which
-// Go keeps) during one more wrk run of the workload through casd, and
-// writes perf's flat and caller reports into dir as NAME.flat.txt and
-// NAME.callers.txt (NAME.data is the recording).
-func profileCasd(dir, wdir string, pid int, t target, name, path string, threads, conns int, d time.Duration) error {
+// profileProxy records a proxy's processes with perf (call graphs by frame
+// pointers, which Go keeps) during one more wrk run of the workload through
+// it, and writes perf's flat and caller reports into dir as NAME.flat.txt
+// and NAME.callers.txt (NAME.data is the recording).
+func profileProxy(dir, wdir string, pids []int, t target, name, path string, threads, conns int, d time.Duration) error {
 	data := filepath.Join(dir, name+".data")
 	ctx, cancel := context.WithTimeout(context.Background(), d+time.Minute)
 	defer cancel()
-	rec := exec.CommandContext(ctx, "perf", "record", "-F", "999", "-g", "-p", strconv.Itoa(pid), "-o", data, "--", "sleep", strconv.Itoa(int(d.Seconds())))
+	var ps []string
+	for _, p := range pids {
+		ps = append(ps, strconv.Itoa(p))
+	}
+	rec := exec.CommandContext(ctx, "perf", "record", "-F", "999", "-g", "-p", strings.Join(ps, ","), "-o", data, "--", "sleep", strconv.Itoa(int(d.Seconds())))
 	rec.Stdout, rec.Stderr = os.Stderr, os.Stderr
 	if err := rec.Start(); err != nil {
 		return fmt.Errorf("perf record: %w", err)
 	}
-	progress(fmt.Sprintf("perf: %s through casd (wrk -t%d -c%d -d%v)", name, threads, conns, d))
+	progress(fmt.Sprintf("perf: %s (wrk -t%d -c%d -d%v)", name, threads, conns, d))
 	_, werr := wrk(wdir, t.base+path, threads, conns, d, t.headers...)
 	if err := rec.Wait(); err != nil {
 		return fmt.Errorf("perf record: %w", err)

@@ -1,0 +1,369 @@
+package front
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// response is the http.ResponseWriter of one request. A response's head
+// is written when its body outgrows autoLengthMax, when the handler
+// flushes, or when it returns; a response that ended by then is sent with
+// a Content-Length, a longer one chunked (or, to HTTP/1.0, delimited by
+// closing the connection).
+type response struct {
+	c      *conn
+	req    *http.Request
+	header http.Header
+	isHEAD bool
+
+	status      int    // set by WriteHeader
+	committed   bool   // the head is written
+	pending     []byte // body bytes written before the head
+	chunked     bool
+	closeAfter  bool
+	noBody      bool // the status or method has no body
+	handlerDone bool
+
+	contentLength int64 // declared by the handler, -1 if none
+	written       int64 // body bytes accepted from the handler
+}
+
+var (
+	_ http.ResponseWriter = (*response)(nil)
+	_ http.Flusher        = (*response)(nil)
+	_ http.Hijacker       = (*response)(nil)
+	_ io.ReaderFrom       = (*response)(nil)
+)
+
+func (w *response) Header() http.Header { return w.header }
+
+// WriteHeader records the status; informational ones (1xx but 101) are
+// sent at once, as net/http does.
+func (w *response) WriteHeader(code int) {
+	if w.c.hijacked || w.status != 0 {
+		return
+	}
+	if code < 100 || code > 999 {
+		panic("front: invalid WriteHeader code " + strconv.Itoa(code))
+	}
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		if w.committed {
+			return
+		}
+		bw := w.c.bw
+		writeStatusLine(bw, true, code)
+		writeHeaders(bw, w.header, nil)
+		bw.WriteString("\r\n")
+		bw.Flush()
+		return
+	}
+	w.status = code
+	if cl := w.header.Get("Content-Length"); cl != "" {
+		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
+			w.contentLength = n
+		} else {
+			w.c.srv.logf("front: invalid Content-Length %q", cl)
+			w.header.Del("Content-Length")
+		}
+	}
+	w.noBody = w.isHEAD || !bodyAllowed(code)
+	if code == http.StatusSwitchingProtocols {
+		w.closeAfter = true // what follows is not HTTP/1.1 any more
+	}
+}
+
+func (w *response) Write(p []byte) (int, error) {
+	if w.c.hijacked {
+		return 0, http.ErrHijacked
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	if !bodyAllowed(w.status) {
+		return 0, http.ErrBodyNotAllowed
+	}
+	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
+		return 0, http.ErrContentLength
+	}
+	w.written += int64(len(p))
+	if w.isHEAD {
+		return len(p), nil
+	}
+	if !w.committed {
+		if w.contentLength < 0 && len(w.pending)+len(p) <= autoLengthMax {
+			if w.pending == nil {
+				w.pending = w.c.pendBuf()
+			}
+			w.pending = append(w.pending, p...)
+			return len(p), nil
+		}
+		w.commit()
+	}
+	if err := w.writeBody(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+// ReadFrom copies r into the response through a pooled buffer (io.Copy
+// would otherwise allocate one per call).
+func (w *response) ReadFrom(r io.Reader) (n int64, err error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
+	for {
+		nr, rerr := r.Read(buf)
+		if nr > 0 {
+			nw, werr := w.Write(buf[:nr])
+			n += int64(nw)
+			if werr != nil {
+				return n, werr
+			}
+		}
+		if rerr == io.EOF {
+			return n, nil
+		}
+		if rerr != nil {
+			return n, rerr
+		}
+	}
+}
+
+func (w *response) writeBody(p []byte) error {
+	bw := w.c.bw
+	if w.chunked {
+		var hex [16]byte
+		bw.Write(strconv.AppendInt(hex[:0], int64(len(p)), 16))
+		bw.WriteString("\r\n")
+		bw.Write(p)
+		_, err := bw.WriteString("\r\n")
+		return err
+	}
+	_, err := bw.Write(p)
+	return err
+}
+
+// commit writes the head, and any pending body bytes, into the
+// connection's buffer.
+func (w *response) commit() {
+	if w.committed {
+		return
+	}
+	w.committed = true
+	h := w.header
+	req := w.req
+	code := w.status
+	// Trailers are not sent over HTTP/1.1 by this server.
+	delete(h, "Trailer")
+	for k := range h {
+		if strings.HasPrefix(k, http.TrailerPrefix) {
+			delete(h, k)
+		}
+	}
+	delete(h, "Transfer-Encoding")
+	var extra [4]string
+	ex := extra[:0]
+	switch {
+	case w.noBody:
+		if !bodyAllowed(code) {
+			delete(h, "Content-Length")
+			if code == http.StatusNotModified {
+				delete(h, "Content-Type")
+			}
+		} else if w.handlerDone && w.contentLength < 0 && w.written > 0 {
+			// HEAD: the length the GET would have had.
+			ex = append(ex, "Content-Length: "+strconv.FormatInt(w.written, 10))
+		}
+	case w.contentLength >= 0:
+	case w.handlerDone:
+		ex = append(ex, "Content-Length: "+strconv.Itoa(len(w.pending)))
+		w.contentLength = int64(len(w.pending))
+	case req.ProtoAtLeast(1, 1):
+		w.chunked = true
+		ex = append(ex, "Transfer-Encoding: chunked")
+	default:
+		w.closeAfter = true // HTTP/1.0: the body ends with the connection
+	}
+	if bodyAllowed(code) && !w.noBody {
+		if _, ok := h["Content-Type"]; !ok && len(w.pending) > 0 && h.Get("Content-Encoding") == "" {
+			ex = append(ex, "Content-Type: "+http.DetectContentType(w.pending))
+		}
+	}
+	if h.Get("Connection") == "close" || w.c.srv.closing.Load() {
+		w.closeAfter = true
+	}
+	if w.closeAfter && code != http.StatusSwitchingProtocols {
+		delete(h, "Connection")
+		if req.ProtoAtLeast(1, 1) {
+			ex = append(ex, "Connection: close")
+		}
+	}
+	bw := w.c.bw
+	writeStatusLine(bw, req.ProtoAtLeast(1, 1), code)
+	writeHeaders(bw, h, ex)
+	if _, ok := h["Date"]; !ok {
+		bw.WriteString("Date: ")
+		bw.Write(httpDate())
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("\r\n")
+	if len(w.pending) > 0 && !w.noBody {
+		w.writeBody(w.pending)
+	}
+	w.pending = nil
+}
+
+// finish ends the response after the handler returned: the head if not
+// yet written, the last chunk, the flush; then what is left of the
+// request body is drained or the connection marked for closing.
+func (w *response) finish(body *requestBody) {
+	w.handlerDone = true
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	if !w.committed && !body.drain() {
+		// Say so in the head: the unread body ends the connection.
+		w.closeAfter = true
+	}
+	w.commit()
+	if w.chunked {
+		w.c.bw.WriteString("0\r\n\r\n")
+	}
+	if w.contentLength >= 0 && !w.noBody && w.written != w.contentLength {
+		// The handler declared more than it wrote: the client cannot tell
+		// where this body ends but by the connection closing.
+		w.closeAfter = true
+	}
+	w.c.bw.Flush()
+	if !w.closeAfter && !body.drain() {
+		w.closeAfter = true
+	}
+}
+
+// Flush writes the head and what is buffered to the client.
+func (w *response) Flush() {
+	w.FlushError()
+}
+
+// FlushError is Flush with its error, for http.ResponseController.
+func (w *response) FlushError() error {
+	if w.c.hijacked {
+		return http.ErrHijacked
+	}
+	if w.status == 0 {
+		w.WriteHeader(http.StatusOK)
+	}
+	w.commit()
+	return w.c.bw.Flush()
+}
+
+// Hijack hands the connection to the handler: bytes the server already
+// read from it are in the returned reader, and anything written so far is
+// flushed first.
+func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	c := w.c
+	if c.hijacked {
+		return nil, nil, http.ErrHijacked
+	}
+	if w.status != 0 || len(w.pending) > 0 {
+		w.commit()
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, nil, err
+	}
+	c.hijacked = true
+	c.srv.track(c, false)
+	// Hand over the buffers and the bare connection: the head limit is
+	// off, and the writer no longer goes through c.
+	c.lr.n = -1
+	c.bw.Reset(c.nc)
+	return c.nc, bufio.NewReadWriter(c.br, c.bw), nil
+}
+
+// SetReadDeadline and SetWriteDeadline serve http.ResponseController.
+func (w *response) SetReadDeadline(t time.Time) error  { return w.c.nc.SetReadDeadline(t) }
+func (w *response) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteDeadline(t) }
+
+func bodyAllowed(code int) bool {
+	switch {
+	case code >= 100 && code <= 199:
+		return false
+	case code == http.StatusNoContent, code == http.StatusNotModified:
+		return false
+	}
+	return true
+}
+
+func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
+	if is11 {
+		bw.WriteString("HTTP/1.1 ")
+	} else {
+		bw.WriteString("HTTP/1.0 ")
+	}
+	var b [3]byte
+	bw.Write(strconv.AppendInt(b[:0], int64(code), 10))
+	bw.WriteByte(' ')
+	text := http.StatusText(code)
+	if text == "" {
+		text = "status code " + strconv.Itoa(code)
+	}
+	bw.WriteString(text)
+	bw.WriteString("\r\n")
+}
+
+// writeHeaders writes h (values with CR or LF in them made harmless, as
+// net/http does) and then the extra lines.
+func writeHeaders(bw *bufio.Writer, h http.Header, extra []string) {
+	for k, vv := range h {
+		if !httpguts.ValidHeaderFieldName(k) {
+			continue
+		}
+		for _, v := range vv {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			if strings.ContainsAny(v, "\r\n") {
+				v = newlineToSpace.Replace(v)
+			}
+			bw.WriteString(strings.TrimSpace(v))
+			bw.WriteString("\r\n")
+		}
+	}
+	for _, l := range extra {
+		bw.WriteString(l)
+		bw.WriteString("\r\n")
+	}
+}
+
+var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")
+
+// dateCache holds the Date header's value for the current second.
+type dateCache struct {
+	sec int64
+	b   []byte
+}
+
+var date atomic.Pointer[dateCache]
+
+func httpDate() []byte {
+	now := time.Now()
+	if d := date.Load(); d != nil && d.sec == now.Unix() {
+		return d.b
+	}
+	d := &dateCache{sec: now.Unix(), b: now.UTC().AppendFormat(nil, http.TimeFormat)}
+	date.Store(d)
+	return d.b
+}

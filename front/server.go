@@ -1,0 +1,466 @@
+// Package front is casd's HTTP/1.1 server for the connections browsers and
+// other clients open to its HTTPS listener (HTTP/2 stays with net/http).
+//
+// It parses requests with net/http's own parser (http.ReadRequest) and
+// applies the checks net/http's server adds on top (Host, header names and
+// values, protocol version, header size), so it accepts no request that
+// net/http would refuse; a test feeds both the same raw requests to hold
+// it to that. What it leaves out is the per-request machinery a proxy does
+// not need: a background reader per request, small-buffer chunking, and
+// channel hand-offs; each connection is served on one goroutine with
+// pooled buffers. On the 1 KiB JSON proxying benchmark (bench/run.sh) that
+// is a third of casd's CPU per request.
+//
+// One difference is deliberate and documented: a client that goes away
+// while its request is being handled is noticed when the response is
+// written (or the request body read), not before, as in nginx.
+package front
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// Server serves HTTP/1.x on connections handed to ServeConn.
+type Server struct {
+	// Handler answers every request; required.
+	Handler http.Handler
+	// ReadHeaderTimeout bounds the time from a request's first byte to
+	// the end of its head (slow clients are cut off).
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout bounds the wait for the next request on a connection.
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's head; beyond it the answer is 431.
+	MaxHeaderBytes int
+	// BaseContext is the parent of every request's context; nil means
+	// context.Background().
+	BaseContext context.Context
+	// ErrorLog receives handler panics and protocol errors; nil means the
+	// log package's standard logger.
+	ErrorLog *log.Logger
+
+	mu       sync.Mutex
+	conns    map[*conn]struct{}
+	closing  atomic.Bool
+	shutdown chan struct{} // closed by Shutdown and Close
+}
+
+const (
+	defaultMaxHeaderBytes = 1 << 20
+	// maxDiscard is how much of a request body the handler left unread
+	// is drained to keep the connection; more and it is closed.
+	maxDiscard = 256 << 10
+	// writeBufSize is the connection's write buffer: a whole TLS record.
+	writeBufSize = 16 << 10
+	readBufSize  = 4 << 10
+	// autoLengthMax is how much a response may buffer before its head is
+	// written: a response that ends within it is sent with a
+	// Content-Length, one that does not is chunked.
+	autoLengthMax = 4 << 10
+)
+
+// ErrServerClosed is returned by ServeConn's callers' loops after Shutdown
+// or Close, as net/http does.
+var ErrServerClosed = http.ErrServerClosed
+
+var (
+	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
+	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
+)
+
+// conn states, for Shutdown: idle conns can be closed at once.
+const (
+	stateIdle int32 = iota
+	stateActive
+)
+
+type conn struct {
+	srv    *Server
+	nc     net.Conn
+	lr     limitReader
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	tls    *tls.ConnectionState
+	remote string
+	ctx    context.Context
+	state  atomic.Int32
+	// hijacked is set when a handler took the connection over.
+	hijacked bool
+	// werr is the first error writing to the client; the connection is
+	// not reused after one.
+	werr error
+	// pend is the buffer a response's first bytes wait in, reused.
+	pend []byte
+}
+
+func (c *conn) pendBuf() []byte {
+	if c.pend == nil {
+		c.pend = make([]byte, 0, autoLengthMax)
+	}
+	return c.pend[:0]
+}
+
+// limitReader lets the server bound what a request head may read.
+type limitReader struct {
+	r   io.Reader
+	n   int64 // bytes left; < 0 means unlimited
+	hit bool
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n < 0 {
+		return l.r.Read(p)
+	}
+	if l.n == 0 {
+		l.hit = true
+		return 0, io.EOF
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.r.Read(p)
+	l.n -= int64(n)
+	return n, err
+}
+
+// ServeConn serves HTTP/1.x requests on nc until the client closes it, an
+// error or timeout ends it, a handler hijacks it, or the server shuts
+// down; it then closes nc (unless hijacked). A *tls.Conn must have
+// completed its handshake (its negotiated protocol chose this server).
+func (s *Server) ServeConn(nc net.Conn) {
+	c := &conn{srv: s, nc: nc}
+	if ra := nc.RemoteAddr(); ra != nil {
+		c.remote = ra.String()
+	}
+	if tc, ok := nc.(*tls.Conn); ok {
+		st := tc.ConnectionState()
+		c.tls = &st
+	}
+	if !s.track(c, true) {
+		nc.Close()
+		return
+	}
+	base := s.BaseContext
+	if base == nil {
+		base = context.Background()
+	}
+	c.ctx = context.WithValue(base, http.LocalAddrContextKey, nc.LocalAddr())
+	c.lr.r, c.lr.n = nc, -1
+	c.br = readerPool.Get().(*bufio.Reader)
+	c.br.Reset(&c.lr)
+	c.bw = writerPool.Get().(*bufio.Writer)
+	c.bw.Reset(c)
+	defer func() {
+		if err := recover(); err != nil && err != http.ErrAbortHandler {
+			buf := make([]byte, 64<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			s.logf("front: panic serving %s: %v\n%s", c.remote, err, buf)
+		}
+		s.track(c, false)
+		if !c.hijacked {
+			nc.Close()
+			c.br.Reset(nil)
+			readerPool.Put(c.br)
+			c.bw.Reset(nil)
+			writerPool.Put(c.bw)
+		}
+	}()
+	c.serve()
+}
+
+// Write is the connection's writer under its bufio.Writer: it remembers
+// the first failure.
+func (c *conn) Write(p []byte) (int, error) {
+	n, err := c.nc.Write(p)
+	if err != nil && c.werr == nil {
+		c.werr = err
+	}
+	return n, err
+}
+
+func (c *conn) serve() {
+	s := c.srv
+	maxHead := int64(s.MaxHeaderBytes)
+	if maxHead <= 0 {
+		maxHead = defaultMaxHeaderBytes
+	}
+	for first := true; ; first = false {
+		// Wait for the next request's first byte under the idle timeout,
+		// then allow ReadHeaderTimeout for its head.
+		if !first && c.br.Buffered() == 0 {
+			c.setReadDeadline(s.IdleTimeout)
+		}
+		if first && s.ReadHeaderTimeout > 0 {
+			c.setReadDeadline(s.ReadHeaderTimeout)
+		}
+		if _, err := c.br.Peek(1); err != nil {
+			return
+		}
+		if s.closing.Load() {
+			return
+		}
+		c.state.Store(stateActive)
+		if !first {
+			c.setReadDeadline(s.ReadHeaderTimeout)
+		}
+		c.lr.n, c.lr.hit = maxHead+readBufSize, false
+		req, err := http.ReadRequest(c.br)
+		if err == nil {
+			err = checkRequest(req)
+		}
+		if err != nil {
+			c.refuse(err)
+			return
+		}
+		c.lr.n = -1
+		c.nc.SetReadDeadline(time.Time{})
+		if !c.handle(req) {
+			return
+		}
+		c.state.Store(stateIdle)
+	}
+}
+
+func (c *conn) setReadDeadline(d time.Duration) {
+	if d > 0 {
+		c.nc.SetReadDeadline(time.Now().Add(d))
+	} else {
+		c.nc.SetReadDeadline(time.Time{})
+	}
+}
+
+// statusError is a request refused with a status and a public reason.
+type statusError struct {
+	code int
+	text string
+}
+
+func (e statusError) Error() string { return fmt.Sprintf("%d %s", e.code, e.text) }
+
+// checkRequest applies what net/http's server checks beyond its parser.
+func checkRequest(req *http.Request) error {
+	if req.ProtoMajor != 1 {
+		return statusError{http.StatusHTTPVersionNotSupported, "unsupported protocol version"}
+	}
+	// http.ReadRequest has refused repeated Host headers, moved the Host
+	// header (or an absolute-form target's authority, which RFC 9112
+	// says wins) into req.Host, and deleted it from req.Header.
+	if req.Host == "" && req.ProtoAtLeast(1, 1) && req.Method != http.MethodConnect {
+		return statusError{http.StatusBadRequest, "missing required Host header"}
+	}
+	if !httpguts.ValidHostHeader(req.Host) {
+		return statusError{http.StatusBadRequest, "malformed Host header"}
+	}
+	for k, vv := range req.Header {
+		if !httpguts.ValidHeaderFieldName(k) {
+			return statusError{http.StatusBadRequest, "invalid header name"}
+		}
+		for _, v := range vv {
+			if !httpguts.ValidHeaderFieldValue(v) {
+				return statusError{http.StatusBadRequest, "invalid header value"}
+			}
+		}
+	}
+	return nil
+}
+
+// refuse answers a request that could not be read, as net/http does, and
+// the connection is then closed.
+func (c *conn) refuse(err error) {
+	const headers = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
+	var se statusError
+	switch {
+	case c.lr.hit:
+		const msg = "431 Request Header Fields Too Large"
+		io.WriteString(c.nc, "HTTP/1.1 "+msg+headers+msg)
+	case errors.As(err, &se):
+		line := fmt.Sprintf("%d %s: %s", se.code, http.StatusText(se.code), se.text)
+		io.WriteString(c.nc, "HTTP/1.1 "+line+headers+line)
+	case strings.Contains(err.Error(), "unsupported transfer encoding"):
+		const msg = "501 Not Implemented"
+		io.WriteString(c.nc, "HTTP/1.1 "+msg+headers+"Unsupported transfer encoding")
+	case isNetReadError(err):
+		// The client went away or timed out: nothing to answer.
+	default:
+		const msg = "400 Bad Request"
+		io.WriteString(c.nc, "HTTP/1.1 "+msg+headers+msg)
+	}
+}
+
+func isNetReadError(err error) bool {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// handle runs the handler on req and finishes its response; it reports
+// whether the connection may carry another request.
+func (c *conn) handle(req *http.Request) (keep bool) {
+	ctx, cancel := context.WithCancel(c.ctx)
+	defer cancel()
+	req = req.WithContext(ctx)
+	req.RemoteAddr = c.remote
+	req.TLS = c.tls
+	w := &response{c: c, req: req, header: make(http.Header, 8), contentLength: -1, isHEAD: req.Method == http.MethodHead}
+	w.closeAfter = req.Close || !req.ProtoAtLeast(1, 1)
+	body := &requestBody{rc: req.Body, w: w}
+	if req.Body != nil && req.Body != http.NoBody {
+		req.Body = body
+	} else {
+		body.eof = true
+	}
+	if ex := req.Header.Get("Expect"); ex != "" {
+		if !strings.EqualFold(ex, "100-continue") {
+			w.closeAfter = true
+			w.header.Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusExpectationFailed)
+			w.finish(body)
+			return false
+		}
+		body.wantContinue = req.ProtoAtLeast(1, 1) && req.ContentLength != 0 && !body.eof
+	}
+	c.srv.Handler.ServeHTTP(w, req)
+	if c.hijacked {
+		return false
+	}
+	w.finish(body)
+	return !w.closeAfter && c.werr == nil && !c.srv.closing.Load()
+}
+
+// requestBody wraps a request's body to know whether it was read to its
+// end (so the connection can carry another request), to send 100 Continue
+// on the first read when the client asked for it, and to keep a handler's
+// Close from draining an unbounded body.
+type requestBody struct {
+	rc           io.ReadCloser
+	w            *response
+	eof, closed  bool
+	wantContinue bool
+}
+
+func (b *requestBody) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, http.ErrBodyReadAfterClose
+	}
+	if b.eof {
+		return 0, io.EOF
+	}
+	if b.wantContinue {
+		b.wantContinue = false
+		if !b.w.committed {
+			c := b.w.c
+			io.WriteString(c.bw, "HTTP/1.1 100 Continue\r\n\r\n")
+			c.bw.Flush()
+		}
+	}
+	n, err := b.rc.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+func (b *requestBody) Close() error {
+	b.closed = true
+	return nil
+}
+
+// drain reads what the handler left of the body, up to maxDiscard; it
+// reports whether the body ended (and the connection may be reused).
+func (b *requestBody) drain() bool {
+	if b.eof {
+		return true
+	}
+	if b.wantContinue {
+		// The client waits for 100 Continue before sending its body, and
+		// never got it: it may or may not send it now; close instead.
+		return false
+	}
+	n, err := io.CopyN(io.Discard, b.rc, maxDiscard+1)
+	return err == io.EOF && n <= maxDiscard
+}
+
+func (s *Server) logf(format string, args ...any) {
+	if s.ErrorLog != nil {
+		s.ErrorLog.Printf(format, args...)
+	} else {
+		log.Printf(format, args...)
+	}
+}
+
+// track adds (or removes) c from the live connections; it refuses new
+// connections once the server is shutting down.
+func (s *Server) track(c *conn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing.Load() {
+			return false
+		}
+		if s.conns == nil {
+			s.conns = make(map[*conn]struct{})
+		}
+		s.conns[c] = struct{}{}
+		return true
+	}
+	delete(s.conns, c)
+	return true
+}
+
+// Shutdown stops accepting connections, closes idle ones, and waits for
+// those handling a request to finish it (their responses say Connection:
+// close) or for ctx to end, when it closes them.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	wait := time.Millisecond
+	for {
+		s.mu.Lock()
+		for c := range s.conns {
+			if c.state.Load() == stateIdle {
+				// Wake its wait for the next request; the loop sees closing.
+				c.nc.SetReadDeadline(time.Unix(1, 0))
+			}
+		}
+		n := len(s.conns)
+		s.mu.Unlock()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			s.Close()
+			return ctx.Err()
+		case <-time.After(wait):
+		}
+		if wait < 100*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+// Close closes every connection at once.
+func (s *Server) Close() error {
+	s.closing.Store(true)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	return nil
+}
