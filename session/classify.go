@@ -133,10 +133,7 @@ func renderable(mt string) bool {
 }
 
 func mediaType(ct string) string {
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return ""
-	}
+	mt, _ := parseMediaType(ct)
 	return mt
 }
 

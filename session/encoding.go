@@ -7,7 +7,6 @@ import (
 	"compress/zlib"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"strings"
 	"sync"
@@ -49,8 +48,8 @@ func RequestRewritable(contentType string) bool {
 }
 
 func rewritableType(contentType string, request bool) bool {
-	mt, _, err := mime.ParseMediaType(contentType)
-	if err != nil {
+	mt, ok := parseMediaType(contentType)
+	if !ok {
 		return false
 	}
 	switch mt {

@@ -248,6 +248,9 @@ func DecodeFlat(label string) (string, bool) {
 // splitPort splits "host:port" and "[v6]:port"; a host without a port is
 // returned whole with an empty port.
 func splitPort(hostport string) (host, port string) {
+	if strings.IndexByte(hostport, ':') < 0 {
+		return hostport, "" // as net.SplitHostPort fails: missing port
+	}
 	if h, p, err := net.SplitHostPort(hostport); err == nil {
 		return h, p
 	}

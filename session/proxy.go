@@ -266,8 +266,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var sess Session
 	found := false
-	if c, err := r.Cookie(p.cfg.SessionCookie); err == nil && c.Value != "" {
-		s, ok, err := p.cfg.Sessions.Lookup(r, c.Value)
+	if c, ok := requestCookie(r, p.cfg.SessionCookie); ok && c != "" {
+		s, ok, err := p.cfg.Sessions.Lookup(r, c)
 		if err != nil {
 			p.fail(w, r, http.StatusInternalServerError, fmt.Errorf("look up session: %w", err))
 			return

@@ -2,6 +2,7 @@ package session
 
 import (
 	"bytes"
+	"mime"
 	"net/http"
 	"net/textproto"
 	"strings"
@@ -78,6 +79,40 @@ func FuzzRewriteString(f *testing.F) {
 				if got, want := r.String(dir, s), refString(r, dir, s); got != want {
 					t.Errorf("String(%d, %q) = %q, want %q", dir, s, got, want)
 				}
+			}
+		}
+	})
+}
+
+func FuzzParseMediaType(f *testing.F) {
+	for _, s := range []string{"", "text/html", "application/json;charset=UTF-8", " Text/HTML ; Charset = \"utf-8\" ;", "text/html; charset", "a/b; x=1; X=2", "a/b; x=1; X=1",
+		"a/b;;", "a/b; ;", `a/b; x="q\"uote"`, "a/b; x*=utf-8''%41", "text", "text/", "/html", "a/b c", "a/b; x=\"\"", "a/b; x=\"unterminated", "a/b; x=1 y=2", "\u00e9/b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		mt, ok := parseMediaType(v)
+		want, _, err := mime.ParseMediaType(v)
+		if err != nil {
+			want = ""
+		}
+		if mt != want || ok != (err == nil) {
+			t.Errorf("parseMediaType(%q) = %q, %v; mime: %q, %v", v, mt, ok, want, err)
+		}
+	})
+}
+
+func FuzzRequestCookie(f *testing.F) {
+	for _, s := range []string{"__cas_session=tok-sf; BrowserId=b1", `__cas_session="q"`, "__cas_session=a\\b; __cas_session=ok", " __cas_session = x ", "__cas_session=; __cas_session=2", "x=1;;__cas_session=\x7f"} {
+		f.Add(s, "")
+		f.Add(s, "__cas_session=second")
+	}
+	f.Fuzz(func(t *testing.T, v1, v2 string) {
+		for _, vals := range [][]string{{v1}, {v1, v2}} {
+			r := &http.Request{Header: http.Header{"Cookie": vals}}
+			got, ok := requestCookie(r, "__cas_session")
+			c, err := r.Cookie("__cas_session")
+			if ok != (err == nil) || ok && got != c.Value {
+				t.Errorf("requestCookie(%q) = %q, %v; r.Cookie: %v, %v", vals, got, ok, c, err)
 			}
 		}
 	})
