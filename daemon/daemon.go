@@ -194,7 +194,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 	}
 	d.addListener("api", "unix:"+cfg.Socket)
 
-	servers := []*http.Server{apiSrv}
+	servers := []server{apiSrv}
 	errc := make(chan error, 4)
 	go func() { errc <- serveErr("local api", apiSrv.Serve(sock)) }()
 

@@ -11,11 +11,14 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cas-proxy/cas/front"
 )
 
 // startProxy opens the HTTPS listener that serves the portal, the device
-// host and the proxied app hosts.
-func (d *Daemon) startProxy(ctx context.Context, errc chan<- error) (*http.Server, error) {
+// host and the proxied app hosts: HTTP/1.1 through front, HTTP/2 through
+// net/http.
+func (d *Daemon) startProxy(ctx context.Context, errc chan<- error) (*proxyServer, error) {
 	cfg := d.config()
 	tlsCfg, err := d.proxyTLSConfig()
 	if err != nil {
@@ -26,18 +29,37 @@ func (d *Daemon) startProxy(ctx context.Context, errc chan<- error) (*http.Serve
 		return nil, err
 	}
 	d.proxyAddr = ln.Addr().(*net.TCPAddr)
-	srv := &http.Server{
-		Handler:           d.proxyHandler(),
-		TLSConfig:         tlsCfg,
-		ReadHeaderTimeout: 15 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
-		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	base := context.WithoutCancel(ctx)
+	const headerTimeout = 15 * time.Second
+	handler := d.proxyHandler()
+	p := &proxyServer{
+		ln:               ln,
+		tlsCfg:           tlsCfg,
+		handshakeTimeout: headerTimeout,
+		h1: &front.Server{
+			Handler:           handler,
+			ReadHeaderTimeout: headerTimeout,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			BaseContext:       base,
+			ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelWarn),
+		},
+		h2: &http.Server{
+			Handler:           handler,
+			TLSConfig:         tlsCfg,
+			ReadHeaderTimeout: headerTimeout,
+			IdleTimeout:       2 * time.Minute,
+			MaxHeaderBytes:    64 << 10,
+			ErrorLog:          slog.NewLogLogger(d.log.Handler(), slog.LevelDebug),
+			BaseContext:       func(net.Listener) context.Context { return base },
+		},
+		h2conns: newConnQueue(ln.Addr()),
+		log:     d.log,
+		ctx:     base,
 	}
-	go func() { errc <- serveErr("proxy listener", srv.ServeTLS(ln, "", "")) }()
+	go func() { errc <- serveErr("proxy listener", p.serve()) }()
 	d.addListener("proxy", "https://"+ln.Addr().String())
-	return srv, nil
+	return p, nil
 }
 
 // publicPort is the port browsers use to reach casd: public_port when set

@@ -120,13 +120,25 @@ func demoFile(t *testing.T, d *testkit.Demo, id string) []byte {
 	return nil
 }
 
+// TestSessionControlWithTheDemo runs over HTTP/2 (net/http's server in
+// casd) and over HTTP/1.1 (casd's front server).
 func TestSessionControlWithTheDemo(t *testing.T) {
+	for _, proto := range []string{"h2", "http/1.1"} {
+		t.Run(strings.ReplaceAll(proto, "/", ""), func(t *testing.T) { sessionControl(t, proto) })
+	}
+}
+
+func sessionControl(t *testing.T, proto string) {
 	d := testkit.StartDemo(t)
 	ca := testkit.CasdCA(t, d.StateDir)
-	b := testkit.NewBrowser(t, ca)
+	b := testkit.NewBrowserProto(t, proto, ca)
 	home := demoSession(t, d, b, "alice")
 	if !strings.Contains(home.Body, `id="home-title"`) {
 		t.Fatalf("not the app's home page:\n%s", home.Body)
+	}
+	wantProto := map[string]string{"h2": "HTTP/2.0", "http/1.1": "HTTP/1.1"}[proto]
+	if home.Proto != wantProto {
+		t.Fatalf("home page over %s, want %s", home.Proto, wantProto)
 	}
 	// Every absolute link and form on the page points at proxied hosts.
 	for _, l := range links(home) {
@@ -161,7 +173,7 @@ func TestSessionControlWithTheDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mb := testkit.NewBrowser(t, ca, kp)
+	mb := testkit.NewBrowserProto(t, proto, ca, kp)
 	demoSession(t, d, mb, "alice")
 	resp, body = download(t, mb, fileURL)
 	want := demoFile(t, d, "068000000000001")
@@ -170,7 +182,7 @@ func TestSessionControlWithTheDemo(t *testing.T) {
 	}
 
 	// bob is a contractor: his CSV export is blocked; alice's works.
-	bb := testkit.NewBrowser(t, ca)
+	bb := testkit.NewBrowserProto(t, proto, ca)
 	demoSession(t, d, bb, "bob")
 	exportURL := d.URL(testkit.Proxied(testkit.DemoMyHost), "/00O000000000001?export=1&enc=UTF-8&xf=csv")
 	resp, body = download(t, bb, exportURL)

@@ -30,9 +30,21 @@ type Browser struct {
 }
 
 // NewBrowser returns a Browser trusting the CA certificates in caPEM (may be
-// empty) and, if certs is given, presenting that client certificate.
+// empty) and, if certs is given, presenting that client certificate. It
+// speaks HTTP/2 where the server offers it, as browsers do.
 func NewBrowser(t *testing.T, caPEM []byte, certs ...tls.Certificate) *Browser {
 	t.Helper()
+	return NewBrowserProto(t, "h2", caPEM, certs...)
+}
+
+// NewBrowserProto is NewBrowser speaking proto: "h2" (HTTP/2 where the
+// server offers it) or "http/1.1" (only HTTP/1.1, as a browser's WebSocket
+// connections and many non-browser clients do).
+func NewBrowserProto(t *testing.T, proto string, caPEM []byte, certs ...tls.Certificate) *Browser {
+	t.Helper()
+	if proto != "h2" && proto != "http/1.1" {
+		t.Fatalf("browser: unknown protocol %q", proto)
+	}
 	pool := x509.NewCertPool()
 	if len(caPEM) > 0 && !pool.AppendCertsFromPEM(caPEM) {
 		t.Fatal("browser: no CA certificate in PEM")
@@ -48,7 +60,10 @@ func NewBrowser(t *testing.T, caPEM []byte, certs ...tls.Certificate) *Browser {
 			return dialer.DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
 		},
 		TLSClientConfig:   &tls.Config{RootCAs: pool, GetClientCertificate: presentAlways(certs)},
-		ForceAttemptHTTP2: true,
+		ForceAttemptHTTP2: proto == "h2",
+	}
+	if proto == "http/1.1" {
+		tr.TLSClientConfig.NextProtos = []string{"http/1.1"}
 	}
 	return &Browser{Client: &http.Client{Transport: tr, Jar: jar, Timeout: 60 * time.Second}, t: t}
 }
@@ -81,6 +96,7 @@ type Page struct {
 	Status int
 	Header http.Header
 	Body   string
+	Proto  string // the protocol it came over: "HTTP/1.1", "HTTP/2.0"
 }
 
 // Get fetches a URL, following redirects.
@@ -110,7 +126,7 @@ func readPage(t *testing.T, resp *http.Response) *Page {
 	if err != nil {
 		t.Fatalf("read %s: %v", resp.Request.URL, err)
 	}
-	return &Page{URL: resp.Request.URL, Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+	return &Page{URL: resp.Request.URL, Status: resp.StatusCode, Header: resp.Header, Body: string(body), Proto: resp.Proto}
 }
 
 // Form is an HTML form: its action (resolved) and fields.
