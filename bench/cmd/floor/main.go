@@ -1,19 +1,19 @@
-// Command floor measures the least CPU a Go TLS-to-TLS reverse proxy can
-// spend per request on this machine, to put casd's per-request cost (and
-// nginx's) in context. It runs the bench app's JSON endpoint and one of
-// three proxies in front of it:
+// Command floor measures what a Go TLS-to-TLS reverse proxy spends per
+// request on this machine, to put casd's per-request cost (and nginx's) in
+// context. It runs the bench app's JSON endpoint, or one of three proxies
+// in front of it that do no more than pass requests through:
 //
-//	floor app   -port P                   # the app (net/http, TLS, /data.json)
-//	floor proxy -port P -app A -mode raw  # hand-rolled HTTP/1.1 loop, no net/http
-//	floor proxy -port P -app A -mode h1   # net/http server + casd's H1Transport, copying
+//	floor app   -port P                     # the app (net/http, TLS, /data.json)
+//	floor proxy -port P -app A -mode raw    # hand-rolled HTTP/1.1 loop, no HTTP library
+//	floor proxy -port P -app A -mode front  # casd's front server + H1Transport
+//	floor proxy -port P -app A -mode h1     # net/http's server + H1Transport
 //
-// bench/floor.sh drives it with wrk and perf stat.
+// bench/floor.sh drives them with wrk and perf stat.
 package main
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -42,7 +42,7 @@ func main() {
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
 	port := fs.Int("port", 0, "port to listen on (127.0.0.1)")
 	app := fs.Int("app", 0, "the app's port (proxy)")
-	mode := fs.String("mode", "raw", "raw or h1 (proxy)")
+	mode := fs.String("mode", "raw", "raw, front or h1 (proxy)")
 	fs.Parse(os.Args[2:])
 
 	ca, err := pki.NewRootCA("floor", time.Hour, time.Now())
@@ -82,17 +82,6 @@ func main() {
 					log.Fatal(err)
 				}
 				go raw(c, upAddr, upTLS)
-			}
-		case "lean":
-			var d net.Dialer
-			tr := &session.H1Transport{DialContext: d.DialContext, TLSConfig: upTLS, MaxIdlePerHost: 64, IdleTimeout: time.Minute}
-			tln := tls.NewListener(ln, tlsCfg)
-			for {
-				c, err := tln.Accept()
-				if err != nil {
-					log.Fatal(err)
-				}
-				go lean(c, tr, upAddr)
 			}
 		case "h1", "front":
 			var d net.Dialer
@@ -218,57 +207,4 @@ func contentLength(head []byte) int {
 		}
 	}
 	return -1
-}
-
-type leanWriter struct {
-	h      http.Header
-	bw     *bufio.Writer
-	status int
-}
-
-func (w *leanWriter) Header() http.Header { return w.h }
-func (w *leanWriter) WriteHeader(code int) {
-	if w.status != 0 {
-		return
-	}
-	w.status = code
-	fmt.Fprintf(w.bw, "HTTP/1.1 %d %s\r\n", code, http.StatusText(code))
-	w.h.Write(w.bw)
-	w.bw.WriteString("\r\n")
-}
-func (w *leanWriter) Write(p []byte) (int, error) {
-	if w.status == 0 {
-		w.WriteHeader(200)
-	}
-	return w.bw.Write(p)
-}
-
-func lean(c net.Conn, tr *session.H1Transport, upAddr string) {
-	defer c.Close()
-	br, bw := bufio.NewReaderSize(c, 4096), bufio.NewWriterSize(c, 4096)
-	ctx := context.Background()
-	buf := make([]byte, 8192)
-	for {
-		r, err := http.ReadRequest(br)
-		if err != nil {
-			return
-		}
-		r = r.WithContext(ctx)
-		out := r.Clone(ctx)
-		out.URL.Scheme, out.URL.Host, out.Host, out.RequestURI = "https", upAddr, "app."+domain, ""
-		resp, err := tr.RoundTrip(out)
-		if err != nil {
-			return
-		}
-		w := &leanWriter{h: make(http.Header), bw: bw}
-		for k, v := range resp.Header {
-			w.h[k] = v
-		}
-		w.WriteHeader(resp.StatusCode)
-		io.CopyBuffer(struct{ io.Writer }{w}, resp.Body, buf)
-		resp.Body.Close()
-		if bw.Flush() != nil {
-			return
-		}
-	}
 }
