@@ -12,10 +12,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"filippo.io/age"
 )
@@ -365,18 +367,31 @@ func (p *Proxy) serve(x *exchange) error {
 	return p.enforce(x, resp, resp.Body, d, false)
 }
 
+// upstreamRequest holds the request to the app, its URL and (when they
+// fit) its header values in one allocation.
+type upstreamRequest struct {
+	req  http.Request
+	url  url.URL
+	vals [16]string
+}
+
 // outgoing builds the request to the app.
 func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
 	r := x.r
-	out := r.WithContext(r.Context())
-	out.Header = r.Header.Clone()
-	u := *r.URL
+	o := new(upstreamRequest)
+	o.req = *r // a shallow copy with r's context, as r.WithContext(r.Context())
+	out := &o.req
+	// Every value slice is out's own: RewriteRequestHeader writes them in
+	// place.
+	out.Header = cloneHeader(r.Header, o.vals[:0])
+	o.url = *r.URL
+	u := &o.url
 	u.Scheme = p.cfg.UpstreamScheme
 	u.Host = x.upstream
-	if u.RawQuery != "" && strings.Contains(strings.ToLower(u.RawQuery), p.cfg.Rewriter.m.suffix) {
+	if u.RawQuery != "" && containsFold(u.RawQuery, p.cfg.Rewriter.m.suffix) {
 		u.RawQuery = p.cfg.Rewriter.String(Request, u.RawQuery)
 	}
-	out.URL = &u
+	out.URL = u
 	out.Host = x.upstream
 	out.RequestURI = ""
 	out.Close = false
@@ -386,9 +401,14 @@ func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
 		ClientIP:      p.clientIP(r),
 	})
 	p.addJarCookies(x, out)
-	out.Header.Set("Accept-Encoding", acceptEncoding(r.Header.Values("Accept-Encoding")))
-	if out.Header.Get("Accept-Encoding") == "" {
-		out.Header.Del("Accept-Encoding")
+	// From the client's header: RemoveHopByHop may have removed it from
+	// out's (Connection: accept-encoding).
+	if ae := acceptEncoding(r.Header["Accept-Encoding"]); ae == "" {
+		delete(out.Header, "Accept-Encoding")
+	} else if vals := out.Header["Accept-Encoding"]; len(vals) == 1 {
+		vals[0] = ae
+	} else {
+		out.Header["Accept-Encoding"] = []string{ae}
 	}
 	if _, ok := out.Header["User-Agent"]; !ok {
 		out.Header["User-Agent"] = nil // do not let the transport add Go's
@@ -396,10 +416,57 @@ func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
 	return out, nil
 }
 
+// cloneHeader is h.Clone() with the values kept in buf's spare capacity
+// when they fit there.
+func cloneHeader(h http.Header, buf []string) http.Header {
+	if h == nil {
+		return nil
+	}
+	n := 0
+	for _, vv := range h {
+		n += len(vv)
+	}
+	if n > cap(buf)-len(buf) {
+		buf = make([]string, 0, n)
+	}
+	h2 := make(http.Header, len(h))
+	for k, vv := range h {
+		if vv == nil {
+			h2[k] = nil
+			continue
+		}
+		i := len(buf)
+		buf = append(buf, vv...)
+		h2[k] = buf[i:len(buf):len(buf)]
+	}
+	return h2
+}
+
+// containsFold reports whether strings.ToLower(s) contains the lower-case
+// ASCII substr, without building the lower-case copy.
+func containsFold(s, substr string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return strings.Contains(strings.ToLower(s), substr)
+		}
+	}
+	for i := 0; i+len(substr) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(substr)], substr) {
+			return true
+		}
+	}
+	return false
+}
+
 // acceptEncoding keeps the codings of the client's Accept-Encoding that the
 // proxy can decode, so every response it rewrites is re-encoded in a
 // coding the client accepts.
 func acceptEncoding(vals []string) string {
+	if len(vals) == 1 {
+		if s, ok := acceptEncodingInPlace(vals[0]); ok {
+			return s
+		}
+	}
 	var keep []string
 	for _, v := range vals {
 		for _, c := range strings.Split(v, ",") {
@@ -411,6 +478,45 @@ func acceptEncoding(vals []string) string {
 		}
 	}
 	return strings.Join(keep, ", ")
+}
+
+// acceptEncodingInPlace returns acceptEncoding([]string{v}) when that is a
+// substring of the ASCII v: the codings kept are adjacent in v and
+// separated by exactly ", " (as in browsers' "gzip, deflate, br, zstd").
+// ok is false otherwise.
+func acceptEncodingInPlace(v string) (string, bool) {
+	start, end := -1, -1 // of the kept stretch in v
+	for i := 0; i <= len(v); {
+		j := strings.IndexByte(v[i:], ',')
+		if j < 0 {
+			j = len(v)
+		} else {
+			j += i
+		}
+		part := v[i:j]
+		for k := 0; k < len(part); k++ {
+			if part[k] >= utf8.RuneSelf {
+				return "", false // strings.TrimSpace and ToLower are Unicode's
+			}
+		}
+		name, _, _ := strings.Cut(part, ";")
+		switch name = strings.TrimSpace(name); {
+		case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "deflate"), strings.EqualFold(name, "br"):
+			c := strings.TrimSpace(part)
+			cs := i + len(part) - len(trimLeftSpace(part))
+			if start < 0 {
+				start = cs
+			} else if v[end:cs] != ", " {
+				return "", false
+			}
+			end = cs + len(c)
+		}
+		i = j + 1
+	}
+	if start < 0 {
+		return "", true
+	}
+	return v[start:end], true
 }
 
 func (p *Proxy) clientIP(r *http.Request) string {

@@ -117,3 +117,61 @@ func FuzzRequestCookie(f *testing.F) {
 		}
 	})
 }
+
+func refAcceptEncoding(vals []string) string {
+	var keep []string
+	for _, v := range vals {
+		for _, c := range strings.Split(v, ",") {
+			name, _, _ := strings.Cut(c, ";")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "gzip", "deflate", "br":
+				keep = append(keep, strings.TrimSpace(c))
+			}
+		}
+	}
+	return strings.Join(keep, ", ")
+}
+
+func FuzzAcceptEncoding(f *testing.F) {
+	for _, s := range []string{"gzip, deflate, br, zstd", "zstd, br;q=1.0 ,GZIP", "identity", "", " gzip ,, br", "br,gzip", "gzip;q=0.5, deflate", "gzip,\u00a0br", "\u212a"} {
+		f.Add(s, "deflate")
+	}
+	f.Fuzz(func(t *testing.T, v1, v2 string) {
+		for _, vals := range [][]string{{v1}, {v1, v2}} {
+			if got, want := acceptEncoding(vals), refAcceptEncoding(vals); got != want {
+				t.Errorf("acceptEncoding(%q) = %q, want %q", vals, got, want)
+			}
+		}
+		if got, want := containsFold(v1, "cas.example.net"), strings.Contains(strings.ToLower(v1), "cas.example.net"); got != want {
+			t.Errorf("containsFold(%q) = %v, want %v", v1, got, want)
+		}
+	})
+}
+
+func TestCloneHeader(t *testing.T) {
+	h := http.Header{"A": {"1", "2"}, "B": nil, "C": {}, "D": {"x"}}
+	for _, buf := range [][]string{nil, make([]string, 0, 2), make([]string, 0, 16)} {
+		got := cloneHeader(h, buf)
+		if headerText(got) != headerText(h.Clone()) || got["B"] != nil || got["C"] == nil || len(got) != 4 {
+			t.Errorf("cloneHeader = %#v", got)
+		}
+		got["A"][0] = "changed"
+		if h["A"][0] != "1" {
+			t.Fatal("the clone shares values")
+		}
+		d := append(got["D"], "y")
+		if d[0] != "x" || len(got["D"]) != 1 {
+			t.Fatal("append to a cloned value went wrong")
+		}
+		for k, vv := range got {
+			for _, v := range vv {
+				if v == "y" {
+					t.Fatalf("append to D wrote into %s", k)
+				}
+			}
+		}
+	}
+	if cloneHeader(nil, nil) != nil {
+		t.Error("cloneHeader(nil) != nil")
+	}
+}
