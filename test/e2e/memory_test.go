@@ -154,33 +154,40 @@ func procStatus(pid int, field string) (int64, error) {
 func mib(n int64) float64 { return float64(n) / (1 << 20) }
 
 // TestDownloadThroughCasdKeepsMemoryBounded streams 1 GiB through a
-// monitored session with an allow policy: casd copies it through without
+// monitored session with an allow policy, over HTTP/2 (net/http's server in
+// casd) and HTTP/1.1 (casd's front server): casd copies it through without
 // holding it, so its resident memory stays far below the file's size.
 func TestDownloadThroughCasdKeepsMemoryBounded(t *testing.T) {
 	const size = 1 << 30
 	const limit = 200 << 20
 	r := newMemRig(t, []string{"allow-downloads", "--kind", "session", "--app", "mem", "--activity", "download", "--action", "allow"})
 	pid := r.c.Cmd.Process.Pid
-	before, _ := procStatus(pid, "VmRSS")
-
-	w := watchMem(t, pid)
-	start := time.Now()
-	resp, err := r.b.Client.Get(r.url("/bytes/" + strconv.Itoa(size)))
-	if err != nil {
-		w.Stop(t)
-		t.Fatal(err)
-	}
-	n, err := io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	elapsed := time.Since(start)
-	peak, sampled, samples := w.Stop(t)
-	if err != nil || resp.StatusCode != 200 || n != size {
-		t.Fatalf("download through casd: status %d, %d of %d bytes, err %v\ncasd:\n%s", resp.StatusCode, n, size, err, tail(r.c.Stderr.String(), 3000))
-	}
-	t.Logf("1 GiB through casd in %v (%.0f MiB/s): casd RSS %.1f MiB before, peak %.1f MiB (largest of %d samples: %.1f MiB)",
-		elapsed.Round(time.Millisecond), mib(n)/elapsed.Seconds(), mib(before), mib(peak), samples, mib(sampled))
-	if peak >= limit {
-		t.Errorf("casd's peak RSS during a 1 GiB download was %.1f MiB; want under %d MiB", mib(peak), limit>>20)
+	h1 := testkit.NewBrowserProto(t, "http/1.1", testkit.CasdCA(t, r.c.StateDir))
+	h1.Client.Jar = r.b.Client.Jar // the same session
+	for _, c := range []struct {
+		proto string
+		b     *testkit.Browser
+	}{{"HTTP/2.0", r.b}, {"HTTP/1.1", h1}} {
+		before, _ := procStatus(pid, "VmRSS")
+		w := watchMem(t, pid)
+		start := time.Now()
+		resp, err := c.b.Client.Get(r.url("/bytes/" + strconv.Itoa(size)))
+		if err != nil {
+			w.Stop(t)
+			t.Fatal(err)
+		}
+		n, err := io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		elapsed := time.Since(start)
+		peak, sampled, samples := w.Stop(t)
+		if err != nil || resp.StatusCode != 200 || n != size || resp.Proto != c.proto {
+			t.Fatalf("download through casd over %s: %s status %d, %d of %d bytes, err %v\ncasd:\n%s", c.proto, resp.Proto, resp.StatusCode, n, size, err, tail(r.c.Stderr.String(), 3000))
+		}
+		t.Logf("%s: 1 GiB through casd in %v (%.0f MiB/s): casd RSS %.1f MiB before, peak %.1f MiB (largest of %d samples: %.1f MiB)",
+			c.proto, elapsed.Round(time.Millisecond), mib(n)/elapsed.Seconds(), mib(before), mib(peak), samples, mib(sampled))
+		if peak >= limit {
+			t.Errorf("%s: casd's peak RSS during a 1 GiB download was %.1f MiB; want under %d MiB", c.proto, mib(peak), limit>>20)
+		}
 	}
 }
 
