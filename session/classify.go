@@ -78,11 +78,11 @@ func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
 	if resp == nil {
 		return classifyRequestHeaders(req, p)
 	}
-	a := Activity{Kind: KindOther, Size: resp.ContentLength, MIME: mediaType(resp.Header.Get("Content-Type"))}
-	if a.Size < 0 || resp.Header.Get("Content-Encoding") != "" {
+	a := Activity{Kind: KindOther, Size: resp.ContentLength, MIME: mediaType(headerValue(resp.Header, "Content-Type"))}
+	if a.Size < 0 || headerValue(resp.Header, "Content-Encoding") != "" {
 		a.Size = -1
 	}
-	disp := resp.Header.Get("Content-Disposition")
+	disp := headerValue(resp.Header, "Content-Disposition")
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusNoContent && req.Method != http.MethodHead
 	switch {
 	case matchAny(p.Export, uri) && ok:
@@ -102,10 +102,10 @@ func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
 
 // isNavigation reports whether req is a top-level or frame navigation.
 func isNavigation(req *http.Request) bool {
-	if d := req.Header.Get("Sec-Fetch-Dest"); d != "" {
+	if d := headerValue(req.Header, "Sec-Fetch-Dest"); d != "" {
 		return d == "document" || d == "iframe" || d == "frame"
 	}
-	return strings.Contains(req.Header.Get("Accept"), "text/html")
+	return strings.Contains(headerValue(req.Header, "Accept"), "text/html")
 }
 
 // renderable reports whether a browser shows a response of media type mt

@@ -250,6 +250,6 @@ func ShouldRewriteResponse(method string, resp *http.Response) bool {
 		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
 		return false
 	}
-	return Rewritable(resp.Header.Get("Content-Type"), resp.Header.Get("Content-Disposition")) &&
-		SupportedEncoding(resp.Header.Get("Content-Encoding")) && len(resp.Header.Values("Content-Encoding")) <= 1
+	return Rewritable(headerValue(resp.Header, "Content-Type"), headerValue(resp.Header, "Content-Disposition")) &&
+		SupportedEncoding(headerValue(resp.Header, "Content-Encoding")) && len(resp.Header["Content-Encoding"]) <= 1
 }

@@ -36,6 +36,15 @@ func RemoveHopByHop(h http.Header) {
 	}
 }
 
+// headerValue is h.Get(k) for a canonical k, without canonicalising it
+// again.
+func headerValue(h http.Header, k string) string {
+	if v := h[k]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // ForwardedFor says what the proxy tells the app about the client address.
 type ForwardedFor string
 

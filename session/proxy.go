@@ -179,7 +179,7 @@ type Config struct {
 type Proxy struct {
 	cfg      Config
 	bufs     sync.Pool
-	respBufs sync.Pool // *bytes.Buffer for respondBuffered
+	respBufs sync.Pool // *respBuf for respondBuffered
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -235,7 +235,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg}
 	p.bufs.New = func() any { b := make([]byte, chunkSize); return &b }
-	p.respBufs.New = func() any { return new(bytes.Buffer) }
+	p.respBufs.New = func() any { return new(respBuf) }
 	return p, nil
 }
 
@@ -336,7 +336,7 @@ func (p *Proxy) serve(x *exchange) error {
 		if done || err != nil {
 			return err
 		}
-	} else if RequestRewritable(out.Header.Get("Content-Type")) && out.Header.Get("Content-Encoding") == "" {
+	} else if RequestRewritable(headerValue(out.Header, "Content-Type")) && headerValue(out.Header, "Content-Encoding") == "" {
 		if err := p.rewriteRequestBody(out); err != nil {
 			return err
 		}
@@ -567,12 +567,12 @@ func (p *Proxy) rewriteRequestBody(out *http.Request) error {
 // respond sends the app's response to the client, rewritten.
 func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 	rewrite := ShouldRewriteResponse(x.r.Method, resp) && resp.ContentLength != 0
-	if rewrite && resp.Header.Get("Content-Encoding") != "" {
+	if rewrite && headerValue(resp.Header, "Content-Encoding") != "" {
 		// An empty body, or one that is not gzip although it says so,
 		// passes as it is rather than failing in the decoder.
 		br := bufio.NewReader(resp.Body)
 		head, _ := br.Peek(2)
-		enc := strings.ToLower(strings.TrimSpace(resp.Header.Get("Content-Encoding")))
+		enc := strings.ToLower(strings.TrimSpace(headerValue(resp.Header, "Content-Encoding")))
 		if len(head) == 0 || (enc == "gzip" || enc == "x-gzip") && (len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b) {
 			rewrite = false
 		}
@@ -595,26 +595,26 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 		p.record(x)
 	}
 	if rewrite {
-		for _, k := range []string{"Content-Length", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest"} {
-			h.Del(k)
+		for _, k := range [...]string{"Content-Length", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest"} {
+			delete(h, k)
 		}
 		// The bytes changed but not the meaning: a weak tag keeps
 		// revalidation (If-None-Match compares weakly, so the app still
 		// answers 304 for its own tag).
-		if et := h.Get("Etag"); et != "" && !strings.HasPrefix(et, "W/") {
+		if et := headerValue(h, "Etag"); et != "" && !strings.HasPrefix(et, "W/") {
 			h.Set("Etag", "W/"+et)
 		}
 		if resp.ContentLength > 0 && resp.ContentLength <= maxBufferedResponse {
 			return p.respondBuffered(x, resp)
 		}
 		x.w.WriteHeader(resp.StatusCode)
-		if _, err := p.cfg.Rewriter.RewriteBody(Response, resp.Header.Get("Content-Encoding"), x.w, resp.Body); err != nil {
+		if _, err := p.cfg.Rewriter.RewriteBody(Response, headerValue(resp.Header, "Content-Encoding"), x.w, resp.Body); err != nil {
 			return errSent{err}
 		}
 		return nil
 	}
 	x.w.WriteHeader(resp.StatusCode)
-	return p.copy(x.w, resp.Body, strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream"))
+	return p.copy(x.w, resp.Body, strings.HasPrefix(headerValue(resp.Header, "Content-Type"), "text/event-stream"))
 }
 
 // copy streams body to w through a pooled buffer, flushing after each
@@ -871,22 +871,65 @@ func (p *Proxy) keepJarCookies(x *exchange, resp *http.Response) {
 // respondBuffered rewrites a small response in memory and sends it with
 // its Content-Length in one write.
 func (p *Proxy) respondBuffered(x *exchange, resp *http.Response) error {
-	bp := p.respBufs.Get().(*bytes.Buffer)
-	bp.Reset()
+	b := p.respBufs.Get().(*respBuf)
 	defer func() {
-		if bp.Cap() <= 4*maxBufferedResponse {
-			p.respBufs.Put(bp)
+		if cap(b.in) <= maxBufferedResponse && b.out.Cap() <= 4*maxBufferedResponse {
+			p.respBufs.Put(b)
 		}
 	}()
+	b.out.Reset()
 	// The app said how long its body is; read no more than that.
-	src := io.LimitReader(resp.Body, resp.ContentLength)
-	if _, err := p.cfg.Rewriter.RewriteBody(Response, resp.Header.Get("Content-Encoding"), bp, src); err != nil {
-		return err // nothing sent yet: the one error page
+	if enc := headerValue(resp.Header, "Content-Encoding"); enc == "" || enc == "identity" {
+		// Nothing to decode: read it whole and rewrite it in one go, which
+		// gives what RewriteBody's stream gives.
+		in, err := readAtMost(resp.Body, b.in, resp.ContentLength)
+		b.in = in[:0]
+		if err != nil {
+			return fmt.Errorf("session: rewrite body: %w", err) // nothing sent yet: the one error page
+		}
+		b.out.Write(p.cfg.Rewriter.Bytes(Response, b.out.AvailableBuffer(), in))
+	} else if _, err := p.cfg.Rewriter.RewriteBody(Response, enc, &b.out, io.LimitReader(resp.Body, resp.ContentLength)); err != nil {
+		return err
 	}
-	x.w.Header().Set("Content-Length", strconv.Itoa(bp.Len()))
+	h := x.w.Header()
+	cl := strconv.Itoa(b.out.Len())
+	if vals := resp.Header["Content-Length"]; len(vals) > 0 {
+		// The app's value, which respond took out of h, has a slice to
+		// spare.
+		vals[0] = cl
+		h["Content-Length"] = vals[:1:1]
+	} else {
+		h["Content-Length"] = []string{cl}
+	}
 	x.w.WriteHeader(resp.StatusCode)
-	if _, err := x.w.Write(bp.Bytes()); err != nil {
+	if _, err := x.w.Write(b.out.Bytes()); err != nil {
 		return errSent{err}
 	}
 	return nil
+}
+
+// respBuf holds a buffered response body as read and as rewritten.
+type respBuf struct {
+	in  []byte
+	out bytes.Buffer
+}
+
+// readAtMost reads r until EOF or n bytes into buf's storage (grown when
+// too small) and returns what it read.
+func readAtMost(r io.Reader, buf []byte, n int64) ([]byte, error) {
+	if int64(cap(buf)) < n {
+		buf = make([]byte, 0, n)
+	}
+	buf = buf[:0]
+	for int64(len(buf)) < n {
+		m, err := r.Read(buf[len(buf):n])
+		buf = buf[:len(buf)+m]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return buf, err
+		}
+	}
+	return buf, nil
 }

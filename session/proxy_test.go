@@ -14,6 +14,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -603,5 +604,66 @@ func TestProxyLargeRequestBody(t *testing.T) {
 	want := strings.Replace(body, "acme.my.salesforce.com.cas.example.net", "acme.my.salesforce.com", 1)
 	if seen["body"] != want {
 		t.Errorf("app saw a body of %d bytes ending %q", len(seen["body"]), seen["body"][max(0, len(seen["body"])-60):])
+	}
+}
+
+// TestProxyBufferedBodies covers small bodies rewritten in memory: read to
+// the app's Content-Length and no further, a failed read answered 502
+// before anything is sent, and coded bodies through the decoder.
+func TestProxyBufferedBodies(t *testing.T) {
+	const js = `{"u":"https://acme.my.salesforce.com/x"}`
+	const want = `{"u":"https://acme.my.salesforce.com.cas.example.net/x"}`
+	var zb bytes.Buffer
+	zw := gzip.NewWriter(&zb)
+	io.WriteString(zw, js)
+	zw.Close()
+	gz := zb.Bytes()
+	tests := []struct {
+		name   string
+		enc    string
+		body   func() io.Reader
+		size   int64
+		status int
+		want   string
+	}{
+		{"exact", "", func() io.Reader { return strings.NewReader(js) }, int64(len(js)), 200, want},
+		{"identity", "identity", func() io.Reader { return strings.NewReader(js) }, int64(len(js)), 200, want},
+		{"longer than said", "", func() io.Reader { return strings.NewReader(js + "trailing https://acme.my.salesforce.com") }, int64(len(js)), 200, want},
+		{"shorter than said", "", func() io.Reader { return strings.NewReader(js) }, 1000, 200, want},
+		{"read error", "", func() io.Reader { return io.MultiReader(strings.NewReader(js), iotestErrReader{}) }, 1000, 502, ""},
+		{"gzip", "gzip", func() io.Reader { return bytes.NewReader(gz) }, int64(len(gz)), 200, want},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			hdr := http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.FormatInt(tt.size, 10)}}
+			if tt.enc != "" {
+				hdr.Set("Content-Encoding", tt.enc)
+			}
+			h := newHarness(t, func(c *Config) {
+				c.Transport = &cannedTransport{header: hdr, body: tt.body, size: tt.size}
+			})
+			resp, b := h.do("GET", sf+"/data", nil, map[string]string{"Accept-Encoding": "gzip"})
+			if resp.StatusCode != tt.status {
+				t.Fatalf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+			if tt.status != 200 {
+				return
+			}
+			if resp.ContentLength != int64(len(b)) {
+				t.Errorf("Content-Length %d for %d bytes", resp.ContentLength, len(b))
+			}
+			if tt.enc == "gzip" {
+				zr, err := gzip.NewReader(bytes.NewReader(b))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if b, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if string(b) != tt.want {
+				t.Errorf("body %q, want %q", b, tt.want)
+			}
+		})
 	}
 }
