@@ -6,33 +6,39 @@ import (
 	"strings"
 )
 
-// hopByHop lists the connection-specific headers of RFC 9110 section 7.6.1
-// (plus the obsolete ones proxies still see); they never cross the proxy.
-var hopByHop = []string{
-	"Connection",
-	"Keep-Alive",
-	"Proxy-Authenticate",
-	"Proxy-Authorization",
-	"Proxy-Connection",
-	"Te",
-	"Trailer",
-	"Transfer-Encoding",
-	"Upgrade",
+// isHopByHop reports whether the canonical header name k is one of the
+// connection-specific headers of RFC 9110 section 7.6.1 (plus the obsolete
+// ones proxies still see); they never cross the proxy.
+func isHopByHop(k string) bool {
+	switch k {
+	case "Connection", "Keep-Alive", "Proxy-Authenticate", "Proxy-Authorization",
+		"Proxy-Connection", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return false
 }
 
 // RemoveHopByHop deletes the hop-by-hop headers from h, including every
 // header the Connection header lists.
 func RemoveHopByHop(h http.Header) {
+	removeConnectionListed(h)
+	// One pass over h's few names rather than a delete for each of the
+	// many that are absent.
+	for k := range h {
+		if isHopByHop(k) {
+			delete(h, k)
+		}
+	}
+}
+
+// removeConnectionListed deletes the headers the Connection header lists.
+func removeConnectionListed(h http.Header) {
 	for _, v := range h["Connection"] {
 		for f := range strings.SplitSeq(v, ",") {
 			if f = textproto.TrimString(f); f != "" {
 				h.Del(f)
 			}
 		}
-	}
-	// The names are canonical: no need for Del's canonicalisation.
-	for _, k := range hopByHop {
-		delete(h, k)
 	}
 }
 
@@ -79,7 +85,19 @@ type RequestOptions struct {
 // place, so h must not share its value slices with a header that is to
 // stay as it was (a Header.Clone shares none).
 func (r *Rewriter) RewriteRequestHeader(h http.Header, opts RequestOptions) {
-	RemoveHopByHop(h)
+	removeConnectionListed(h)
+	var prior string
+	if xff := h["X-Forwarded-For"]; len(xff) > 0 && opts.ForwardedFor == ForwardedForAppend {
+		prior = strings.Join(xff, ", ")
+	}
+	// Hop-by-hop headers go, and so does what a client claims about
+	// forwarding: it would be spoofable, and X-Forwarded-Host would name
+	// proxy hosts.
+	for k := range h {
+		if isHopByHop(k) || isForwarding(k) {
+			delete(h, k)
+		}
+	}
 	for _, k := range [...]string{"Origin", "Referer"} {
 		if vals := h[k]; len(vals) > 0 && vals[0] != "" {
 			v := r.String(Request, vals[0])
@@ -92,15 +110,6 @@ func (r *Rewriter) RewriteRequestHeader(h http.Header, opts RequestOptions) {
 	}
 	if opts.SessionCookie != "" {
 		stripCookie(h, opts.SessionCookie)
-	}
-	var prior string
-	if xff := h["X-Forwarded-For"]; len(xff) > 0 && opts.ForwardedFor == ForwardedForAppend {
-		prior = strings.Join(xff, ", ")
-	}
-	// What a client claims about forwarding never reaches the app: it
-	// would be spoofable, and X-Forwarded-Host would name proxy hosts.
-	for _, k := range forwardingHeaders {
-		delete(h, k)
 	}
 	switch opts.ForwardedFor {
 	case ForwardedForAppend:
@@ -116,9 +125,15 @@ func (r *Rewriter) RewriteRequestHeader(h http.Header, opts RequestOptions) {
 	}
 }
 
-// forwardingHeaders are the forwarding claims a client may make, by their
-// canonical names.
-var forwardingHeaders = [...]string{"X-Forwarded-For", "Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip"}
+// isForwarding reports whether the canonical header name k is a
+// forwarding claim a client may make.
+func isForwarding(k string) bool {
+	switch k {
+	case "X-Forwarded-For", "Forwarded", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Forwarded-Port", "X-Real-Ip":
+		return true
+	}
+	return false
+}
 
 // stripCookie removes the cookie called name from every Cookie header. The
 // result is one Cookie header of the remaining pairs joined by "; ", or
@@ -207,30 +222,33 @@ var urlHeaders = []string{
 	"Nel",
 }
 
-// droppedResponseHeaders are app policies that must not be pinned on the
-// proxy's host names: Strict-Transport-Security (casd sets its own for the
+// isDroppedResponseHeader reports whether k names an app policy that must
+// not be pinned on the proxy's host names: Strict-Transport-Security (casd sets its own for the
 // suffix; an app's includeSubDomains or preload has no business on proxy
 // names, and the proxy only speaks HTTPS anyway), Alt-Svc (it would send
 // the browser to an HTTP/3 endpoint casd does not serve) and the obsolete
 // key pinning headers.
-var droppedResponseHeaders = []string{
-	"Strict-Transport-Security",
-	"Alt-Svc",
-	"Public-Key-Pins",
-	"Public-Key-Pins-Report-Only",
+func isDroppedResponseHeader(k string) bool {
+	switch k {
+	case "Strict-Transport-Security", "Alt-Svc", "Public-Key-Pins", "Public-Key-Pins-Report-Only":
+		return true
+	}
+	return false
 }
 
 // RewriteResponseHeader prepares the headers of an app response for the
 // browser: hop-by-hop headers removed, URLs in Location, Content-Location,
 // Refresh, Link, CORS and reporting headers mapped to proxy hosts,
 // Set-Cookie domains mapped or the cookie dropped (see RewriteSetCookie), Content-Security-Policy
-// sources mapped (see RewriteCSP), and the headers in
-// droppedResponseHeaders removed. A Set-Cookie for sessionCookie (the
+// sources mapped (see RewriteCSP), and the headers isDroppedResponseHeader
+// names removed. A Set-Cookie for sessionCookie (the
 // proxy's own cookie name) is dropped, so an app cannot overwrite it.
 func (r *Rewriter) RewriteResponseHeader(h http.Header, sessionCookie string) {
-	RemoveHopByHop(h)
-	for _, k := range droppedResponseHeaders {
-		delete(h, k)
+	removeConnectionListed(h)
+	for k := range h {
+		if isHopByHop(k) || isDroppedResponseHeader(k) {
+			delete(h, k)
+		}
 	}
 	for _, k := range urlHeaders {
 		vals := h[k]

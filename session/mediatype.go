@@ -124,9 +124,14 @@ func consumeToken(v string) (token, rest string) {
 
 // isTokenChar reports whether c may appear in an RFC 2045 token: printable
 // ASCII but space and the tspecials.
-func isTokenChar(c byte) bool {
-	return c > ' ' && c < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?=`, rune(c))
-}
+func isTokenChar(c byte) bool { return tokenChar[c] }
+
+var tokenChar = func() (t [256]bool) {
+	for c := '!'; c < 0x7f; c++ {
+		t[c] = !strings.ContainsRune(`()<>@,;:\"/[]?=`, c)
+	}
+	return t
+}()
 
 // trimLeftSpace trims the ASCII spaces unicode.IsSpace knows.
 func trimLeftSpace(s string) string {
