@@ -44,13 +44,21 @@ type h1Conn struct {
 	bw     *bufio.Writer
 	key    string
 	idleAt time.Time
+	// close closes conn: made once, for every round trip's cancellation.
+	close func()
+}
+
+func newH1Conn(conn net.Conn, key string) *h1Conn {
+	c := &h1Conn{conn: conn, br: bufio.NewReaderSize(conn, 32<<10), bw: bufio.NewWriterSize(conn, 16<<10), key: key}
+	c.close = func() { c.conn.Close() }
+	return c
 }
 
 // RoundTrip sends req and returns the response; the body holds the
 // connection until it is read to the end (then the connection is reused)
 // or closed (then it is dropped).
 func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.Header.Get("Upgrade") != "" || (req.URL.Scheme != "https" && req.URL.Scheme != "http") {
+	if headerValue(req.Header, "Upgrade") != "" || (req.URL.Scheme != "https" && req.URL.Scheme != "http") {
 		if t.Fallback == nil {
 			return nil, errors.New("session: h1 transport: upgrade without a fallback transport")
 		}
@@ -91,8 +99,13 @@ func replayable(req *http.Request) bool {
 
 // exchange writes req on c and reads its response.
 func (t *H1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, error) {
-	stop := context.AfterFunc(req.Context(), func() { c.conn.Close() })
-	if err := req.Write(c.bw); err != nil {
+	stop := noStop
+	if ctx := req.Context(); ctx.Done() != nil {
+		// A cancelled request closes the connection, which ends a write
+		// or read blocked on it. (A context that cannot end needs none.)
+		stop = context.AfterFunc(ctx, c.close)
+	}
+	if err := writeRequest(c.bw, req); err != nil {
 		stop()
 		return nil, fmt.Errorf("write request: %w", err)
 	}
@@ -121,6 +134,9 @@ func (t *H1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, er
 	resp.Body = &h1Body{ReadCloser: resp.Body, t: t, c: c, reuse: reuse, stop: stop}
 	return resp, nil
 }
+
+// noStop is the stop of a round trip whose context cannot end.
+func noStop() bool { return true }
 
 // h1Body returns its connection to the pool once read to the end.
 type h1Body struct {
@@ -200,7 +216,7 @@ func (t *H1Transport) get(ctx context.Context, key string, u *url.URL) (*h1Conn,
 		}
 		conn = tc
 	}
-	return &h1Conn{conn: conn, br: bufio.NewReaderSize(conn, 32<<10), bw: bufio.NewWriterSize(conn, 16<<10), key: key}, false, nil
+	return newH1Conn(conn, key), false, nil
 }
 
 // put returns a connection to the idle pool.

@@ -177,7 +177,10 @@ func BenchmarkH1RoundTrip(b *testing.B) {
 		w.Write(body)
 	})
 	tr := h1For(srv)
-	req, _ := http.NewRequest("GET", srv.URL+"/aura?r=12", nil)
+	// Like a server's request, the context can end.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/aura?r=12", nil)
 	for k, v := range map[string]string{
 		"Accept": "application/json", "Accept-Encoding": "gzip, deflate, br", "Accept-Language": "en-GB,en;q=0.9",
 		"Cookie": "BrowserId=b1; sid=00D5e000000abcd", "Referer": "https://acme.lightning.force.com/one/one.app",
