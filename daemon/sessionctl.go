@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
@@ -162,6 +163,14 @@ type cachedSession struct {
 	s       *store.Session
 	data    *sessionData
 	fetched time.Time
+	// secretHash is data.SecretHash as bytes and extra the proxy's view
+	// of the session: made once per entry, not per request.
+	secretHash []byte
+	extra      *sessionExtra
+}
+
+func newCachedSession(s *store.Session, sd *sessionData, fetched time.Time) cachedSession {
+	return cachedSession{s: s, data: sd, fetched: fetched, secretHash: []byte(sd.SecretHash), extra: &sessionExtra{s: s, data: sd}}
 }
 
 const sessionCacheTTL = 2 * time.Second
@@ -193,41 +202,61 @@ func (c *sessionCache) clear() {
 
 // session returns a session by id, from the cache when fresh.
 func (d *Daemon) session(ctx context.Context, id string) (*store.Session, *sessionData, error) {
+	e, err := d.sessionEntry(ctx, id)
+	return e.s, e.data, err
+}
+
+// sessionEntry returns a session's cache entry, read from the store when
+// the cache has none that is fresh.
+func (d *Daemon) sessionEntry(ctx context.Context, id string) (cachedSession, error) {
 	now := d.now()
 	if e, ok := d.sessions.get(id, now); ok {
-		return e.s, e.data, nil
+		return e, nil
 	}
 	s, err := d.db.Session(ctx, id)
 	if err != nil {
-		return nil, nil, err
+		return cachedSession{}, err
 	}
 	var sd sessionData
 	if err := json.Unmarshal(s.Data, &sd); err != nil {
-		return nil, nil, fmt.Errorf("session %s: %w", id, err)
+		return cachedSession{}, fmt.Errorf("session %s: %w", id, err)
 	}
-	d.sessions.put(id, cachedSession{s: s, data: &sd, fetched: now})
-	return s, &sd, nil
+	e := newCachedSession(s, &sd, now)
+	d.sessions.put(id, e)
+	return e, nil
 }
 
 // sessionByToken returns the valid session a cookie token names.
 func (d *Daemon) sessionByToken(ctx context.Context, token string) (*store.Session, *sessionData, bool, error) {
+	e, ok, err := d.entryByToken(ctx, token)
+	return e.s, e.data, ok, err
+}
+
+// entryByToken is sessionByToken with the session's cache entry.
+func (d *Daemon) entryByToken(ctx context.Context, token string) (cachedSession, bool, error) {
 	id, secret, ok := strings.Cut(token, ".")
 	if !ok || len(id) != 24 || len(secret) != 64 {
-		return nil, nil, false, nil
+		return cachedSession{}, false, nil
 	}
-	s, sd, err := d.session(ctx, id)
+	e, err := d.sessionEntry(ctx, id)
 	if store.ErrorCode(err) == store.ENOTFOUND {
-		return nil, nil, false, nil
+		return cachedSession{}, false, nil
 	}
 	if err != nil {
-		return nil, nil, false, err
+		return cachedSession{}, false, err
 	}
-	if subtle.ConstantTimeCompare([]byte(sd.SecretHash), []byte(hashToken(secret))) != 1 {
-		return nil, nil, false, nil
+	// hashToken(secret), on the stack.
+	var in [64]byte
+	sum := sha256.Sum256(in[:copy(in[:], secret)])
+	var want [2 * sha256.Size]byte
+	hex.Encode(want[:], sum[:])
+	if subtle.ConstantTimeCompare(e.secretHash, want[:]) != 1 {
+		return cachedSession{}, false, nil
 	}
+	s := e.s
 	now := d.now()
 	if s.Revoked || !now.Before(s.ExpiresAt) || now.Sub(s.LastSeen) > d.config().Session.IdleTimeout {
-		return nil, nil, false, nil
+		return cachedSession{}, false, nil
 	}
 	if now.Sub(s.LastSeen) > touchEvery {
 		if err := d.db.TouchSession(ctx, id, now); err != nil {
@@ -235,9 +264,9 @@ func (d *Daemon) sessionByToken(ctx context.Context, token string) (*store.Sessi
 		}
 		touched := *s
 		touched.LastSeen = now
-		d.sessions.put(id, cachedSession{s: &touched, data: sd, fetched: now})
+		d.sessions.put(id, newCachedSession(&touched, e.data, now))
 	}
-	return s, sd, true, nil
+	return e, true, nil
 }
 
 // sessionStore adapts the daemon to session.Sessions.
@@ -245,11 +274,12 @@ type sessionStore Daemon
 
 func (ss *sessionStore) Lookup(r *http.Request, cookie string) (session.Session, bool, error) {
 	d := (*Daemon)(ss)
-	s, sd, ok, err := d.sessionByToken(r.Context(), cookie)
+	e, ok, err := d.entryByToken(r.Context(), cookie)
 	if !ok || err != nil {
 		return session.Session{}, false, err
 	}
-	return session.Session{ID: s.ID, App: s.App, User: s.User, Groups: sd.Groups, Device: s.Device, Extra: &sessionExtra{s: s, data: sd}}, true, nil
+	s, sd := e.s, e.data
+	return session.Session{ID: s.ID, App: s.App, User: s.User, Groups: sd.Groups, Device: s.Device, Extra: e.extra}, true, nil
 }
 
 type sessionExtra struct {
