@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strings"
 	"sync"
 	"time"
 )
@@ -33,7 +32,22 @@ type H1Transport struct {
 	Fallback http.RoundTripper
 
 	mu   sync.Mutex
-	idle map[string][]*h1Conn
+	idle map[h1Key][]*h1Conn
+}
+
+// h1Key identifies the connections to one scheme, host and port (the
+// scheme's default when the URL has none).
+type h1Key struct{ scheme, host, port string }
+
+func keyOf(u *url.URL) h1Key {
+	port := u.Port()
+	if port == "" {
+		port = "443"
+		if u.Scheme == "http" {
+			port = "80"
+		}
+	}
+	return h1Key{u.Scheme, u.Hostname(), port}
 }
 
 var _ http.RoundTripper = (*H1Transport)(nil)
@@ -42,13 +56,13 @@ type h1Conn struct {
 	conn   net.Conn
 	br     *bufio.Reader
 	bw     *bufio.Writer
-	key    string
+	key    h1Key
 	idleAt time.Time
 	// close closes conn: made once, for every round trip's cancellation.
 	close func()
 }
 
-func newH1Conn(conn net.Conn, key string) *h1Conn {
+func newH1Conn(conn net.Conn, key h1Key) *h1Conn {
 	c := &h1Conn{conn: conn, br: bufio.NewReaderSize(conn, 32<<10), bw: bufio.NewWriterSize(conn, 16<<10), key: key}
 	c.close = func() { c.conn.Close() }
 	return c
@@ -64,7 +78,7 @@ func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return t.Fallback.RoundTrip(req)
 	}
-	key := req.URL.Scheme + "://" + canonicalAddr(req.URL)
+	key := keyOf(req.URL)
 	// A reused connection may have been closed by the app meanwhile; a
 	// request that can be sent again is, once, on a new connection.
 	for attempt := 0; ; attempt++ {
@@ -183,7 +197,7 @@ func (b *h1Body) finish(reuse bool) {
 }
 
 // get returns an idle connection for key, or dials one.
-func (t *H1Transport) get(ctx context.Context, key string, u *url.URL) (*h1Conn, bool, error) {
+func (t *H1Transport) get(ctx context.Context, key h1Key, u *url.URL) (*h1Conn, bool, error) {
 	now := time.Now()
 	t.mu.Lock()
 	for list := t.idle[key]; len(list) > 0; list = t.idle[key] {
@@ -197,7 +211,7 @@ func (t *H1Transport) get(ctx context.Context, key string, u *url.URL) (*h1Conn,
 		return c, true, nil
 	}
 	t.mu.Unlock()
-	scheme, addr, _ := strings.Cut(key, "://")
+	scheme, addr := key.scheme, net.JoinHostPort(key.host, key.port)
 	conn, err := t.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, false, err
@@ -225,7 +239,7 @@ func (t *H1Transport) put(c *h1Conn) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if t.idle == nil {
-		t.idle = map[string][]*h1Conn{}
+		t.idle = map[h1Key][]*h1Conn{}
 	}
 	if len(t.idle[c.key]) >= max(t.MaxIdlePerHost, 1) {
 		c.conn.Close()
@@ -244,16 +258,4 @@ func (t *H1Transport) CloseIdleConnections() {
 		}
 	}
 	t.idle = nil
-}
-
-// canonicalAddr is host:port with the scheme's default port.
-func canonicalAddr(u *url.URL) string {
-	port := u.Port()
-	if port == "" {
-		port = "443"
-		if u.Scheme == "http" {
-			port = "80"
-		}
-	}
-	return net.JoinHostPort(u.Hostname(), port)
 }

@@ -395,11 +395,11 @@ func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
 	out.Host = x.upstream
 	out.RequestURI = ""
 	out.Close = false
-	p.cfg.Rewriter.RewriteRequestHeader(out.Header, RequestOptions{
-		SessionCookie: p.cfg.SessionCookie,
-		ForwardedFor:  p.cfg.ForwardedFor,
-		ClientIP:      p.clientIP(r),
-	})
+	opts := RequestOptions{SessionCookie: p.cfg.SessionCookie, ForwardedFor: p.cfg.ForwardedFor}
+	if opts.ForwardedFor != ForwardedForDrop {
+		opts.ClientIP = p.clientIP(r) // only X-Forwarded-For needs it
+	}
+	p.cfg.Rewriter.RewriteRequestHeader(out.Header, opts)
 	p.addJarCookies(x, out)
 	// From the client's header: RemoveHopByHop may have removed it from
 	// out's (Connection: accept-encoding).

@@ -9,12 +9,14 @@ import (
 
 // isWebSocket reports whether r asks to upgrade to a WebSocket.
 func isWebSocket(r *http.Request) bool {
-	return headerHasToken(r.Header, "Connection", "upgrade") && strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+	return strings.EqualFold(headerValue(r.Header, "Upgrade"), "websocket") && headerHasToken(r.Header, "Connection", "upgrade")
 }
 
+// headerHasToken reports whether a value of h[key] (key canonical) lists
+// token.
 func headerHasToken(h http.Header, key, token string) bool {
-	for _, v := range h.Values(key) {
-		for _, t := range strings.Split(v, ",") {
+	for _, v := range h[key] {
+		for t := range strings.SplitSeq(v, ",") {
 			if strings.EqualFold(strings.TrimSpace(t), token) {
 				return true
 			}
