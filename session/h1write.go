@@ -30,6 +30,12 @@ import (
 // and CR and LF in values become spaces. Beyond req.Write, a method that is
 // not a token is refused, as http.Transport refuses it.
 func writeRequest(bw *bufio.Writer, req *http.Request) (err error) {
+	if req.Method != "" && !isToken(req.Method) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return fmt.Errorf("net/http: invalid method %q", req.Method)
+	}
 	if !plainRequest(req) {
 		return req.Write(bw)
 	}
@@ -44,9 +50,6 @@ func writeRequest(bw *bufio.Writer, req *http.Request) (err error) {
 	method := req.Method
 	if method == "" {
 		method = http.MethodGet
-	}
-	if !isToken(method) {
-		return fmt.Errorf("net/http: invalid method %q", method)
 	}
 	host := req.Host
 	if host == "" {

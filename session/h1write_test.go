@@ -188,3 +188,36 @@ type closeCount struct {
 }
 
 func (c *closeCount) Close() error { c.n++; return c.ReadCloser.Close() }
+
+// FuzzWriteRequest checks writeRequest against req.Write on requests with
+// arbitrary method, host, path, query, header names and values.
+func FuzzWriteRequest(f *testing.F) {
+	f.Add("GET", "a.example.com", "/x", "y=1", "X-A", "v", "")
+	f.Add("POST", "a b", "/\n", "", "Bad Name", "v\r\nX: y", "body")
+	f.Add("", "[::1]:80", "", "\x7f", "User-Agent", " ", "")
+	f.Fuzz(func(t *testing.T, method, host, path, query, key, value, body string) {
+		mk := func() *http.Request {
+			r := &http.Request{Method: method, Host: host, URL: &url.URL{Scheme: "https", Host: "u.example.com", Path: path, RawQuery: query},
+				Header: http.Header{key: {value}, "Accept": {value}}}
+			if body != "" {
+				r.Body, r.ContentLength = io.NopCloser(strings.NewReader(body)), int64(len(body))
+			}
+			return r
+		}
+		var want, got bytes.Buffer
+		wb, gb := bufio.NewWriter(&want), bufio.NewWriter(&got)
+		werr := mk().Write(wb)
+		gerr := writeRequest(gb, mk())
+		wb.Flush()
+		gb.Flush()
+		if m := method; m != "" && !isToken(m) {
+			if gerr == nil {
+				t.Fatalf("method %q accepted", m)
+			}
+			return
+		}
+		if got.String() != want.String() || (gerr == nil) != (werr == nil) {
+			t.Fatalf("wrote %q, %v\nreq.Write: %q, %v", got.String(), gerr, want.String(), werr)
+		}
+	})
+}
