@@ -74,7 +74,6 @@ func matchAny(res []*regexp.Regexp, s string) bool {
 // The file name comes from Content-Disposition (filename* preferred) or the
 // last path segment; the size from Content-Length.
 func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
-	uri := req.URL.RequestURI()
 	if resp == nil {
 		return classifyRequestHeaders(req, p)
 	}
@@ -84,10 +83,14 @@ func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
 	}
 	disp := headerValue(resp.Header, "Content-Disposition")
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusNoContent && req.Method != http.MethodHead
+	var uri string // only a successful response needs it
+	if ok && len(p.Export)+len(p.Download) > 0 {
+		uri = req.URL.RequestURI()
+	}
 	switch {
-	case matchAny(p.Export, uri) && ok:
+	case ok && matchAny(p.Export, uri):
 		a.Kind = KindExport
-	case isAttachment(disp) && ok, matchAny(p.Download, uri) && ok:
+	case ok && isAttachment(disp), ok && matchAny(p.Download, uri):
 		a.Kind = KindDownload
 	case ok && a.MIME != "" && !renderable(a.MIME):
 		a.Kind = KindDownload
