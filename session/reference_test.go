@@ -175,3 +175,22 @@ func TestCloneHeader(t *testing.T) {
 		t.Error("cloneHeader(nil) != nil")
 	}
 }
+
+func FuzzIndexRare(f *testing.F) {
+	f.Add([]byte("https://acme.my.salesforce.com/x force.com"), []byte("force.com"))
+	f.Add([]byte("xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxab"), []byte("xab"))
+	f.Add([]byte("a"), []byte("ab"))
+	f.Fuzz(func(t *testing.T, s, sep []byte) {
+		if len(sep) == 0 {
+			return
+		}
+		if got, want := indexRare(s, sep, rareOffset(sep)), bytes.Index(s, sep); got != want {
+			t.Errorf("indexRare(%q, %q) = %d, want %d", s, sep, got, want)
+		}
+		for off := range sep {
+			if got, want := indexRare(s, sep, off), bytes.Index(s, sep); got != want {
+				t.Errorf("indexRare(%q, %q, %d) = %d, want %d", s, sep, off, got, want)
+			}
+		}
+	})
+}

@@ -67,6 +67,7 @@ func isHex(c byte) bool {
 type Rewriter struct {
 	m       *Mapper
 	anchors [2][][]byte
+	rare    [2][]int // each anchor's rareOffset
 	// anchorStrs are the anchors as strings, for String's quick test.
 	anchorStrs [2][]string
 	writers    [2]sync.Pool // of *Writer, reused by RewriteBody
@@ -99,6 +100,11 @@ next:
 	r.anchorStrs[Response] = kept
 	r.anchors[Request] = [][]byte{[]byte(m.suffix)}
 	r.anchorStrs[Request] = []string{m.suffix}
+	for _, dir := range []Direction{Response, Request} {
+		for _, a := range r.anchors[dir] {
+			r.rare[dir] = append(r.rare[dir], rareOffset(a))
+		}
+	}
 	for _, dir := range []Direction{Response, Request} {
 		r.writers[dir].New = func() any { return r.NewWriter(dir, nil) }
 	}
@@ -268,13 +274,14 @@ type scanner struct {
 	r       *Rewriter
 	dir     Direction
 	anchors [][]byte
+	rare    []int
 	next    []int
 	prev    byte // the last byte consumed before the current buffer
 	cont    bool // the current buffer starts inside an overlong run
 }
 
 func (r *Rewriter) newScanner(dir Direction) *scanner {
-	return &scanner{r: r, dir: dir, anchors: r.anchors[dir], next: make([]int, len(r.anchors[dir]))}
+	return &scanner{r: r, dir: dir, anchors: r.anchors[dir], rare: r.rare[dir], next: make([]int, len(r.anchors[dir]))}
 }
 
 // localScanner returns a scanner for one call, using next (the caller's,
@@ -284,7 +291,7 @@ func (r *Rewriter) localScanner(dir Direction, next []int) scanner {
 	if n > len(next) {
 		next = make([]int, n)
 	}
-	return scanner{r: r, dir: dir, anchors: r.anchors[dir], next: next[:n]}
+	return scanner{r: r, dir: dir, anchors: r.anchors[dir], rare: r.rare[dir], next: next[:n]}
 }
 
 // hit returns the earliest anchor occurrence at or after pos and its length,
@@ -293,7 +300,7 @@ func (s *scanner) hit(buf []byte, pos int) (int, int) {
 	best, blen := -1, 0
 	for k, a := range s.anchors {
 		if s.next[k] < pos {
-			i := bytes.Index(buf[pos:], a)
+			i := indexRare(buf[pos:], a, s.rare[k])
 			if i < 0 {
 				s.next[k] = len(buf) + 1
 			} else {
