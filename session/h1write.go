@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptrace"
 	"net/textproto"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -200,16 +201,25 @@ func hasCTL(s string) bool {
 }
 
 // inMemory reports whether body is one req.Write knows to be in memory (it
-// then sends headers and body together).
+// then sends headers and body together): a bytes.Reader, bytes.Buffer or
+// strings.Reader, bare or in an io.NopCloser.
 func inMemory(body io.Reader) bool {
 	switch body.(type) {
-	case *bytes.Reader, *bytes.Buffer, *strings.Reader, memBody:
+	case *bytes.Reader, *bytes.Buffer, *strings.Reader:
 		return true
+	}
+	// As net/http unwraps io.NopCloser, whose types are io's own.
+	switch reflect.TypeOf(body) {
+	case nopCloserType, nopCloserWriterToType:
+		return inMemory(reflect.ValueOf(body).Field(0).Interface().(io.Reader))
 	}
 	return false
 }
 
-// memBody is a request body in memory.
-type memBody struct{ *bytes.Reader }
-
-func (memBody) Close() error { return nil }
+var (
+	nopCloserType         = reflect.TypeOf(io.NopCloser(struct{ io.Reader }{}))
+	nopCloserWriterToType = reflect.TypeOf(io.NopCloser(struct {
+		io.Reader
+		io.WriterTo
+	}{}))
+)

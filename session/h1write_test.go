@@ -27,9 +27,9 @@ func TestWriteRequestAsReqWrite(t *testing.T) {
 		{"post bytes", func() *http.Request {
 			return newReq("POST", "https://a.example.com/p", bytes.NewReader([]byte("a=1")), "")
 		}},
-		{"post memBody", func() *http.Request {
+		{"post NopCloser bytes", func() *http.Request {
 			r := newReq("POST", "https://a.example.com/p", nil, "")
-			r.Body, r.ContentLength = memBody{bytes.NewReader([]byte(`{"a":1}`))}, 7
+			r.Body, r.ContentLength = io.NopCloser(bytes.NewReader([]byte(`{"a":1}`))), 7
 			return r
 		}},
 		{"put stream", func() *http.Request {
@@ -155,6 +155,25 @@ func TestWriteRequestAsReqWrite(t *testing.T) {
 				t.Errorf("body closed %d times, req.Write closes it %d", gc.n, wc.n)
 			}
 		})
+	}
+}
+
+func TestInMemory(t *testing.T) {
+	for _, tt := range []struct {
+		body io.Reader
+		want bool
+	}{
+		{bytes.NewReader(nil), true},
+		{io.NopCloser(bytes.NewReader(nil)), true},
+		{io.NopCloser(strings.NewReader("")), true},
+		{io.NopCloser(new(bytes.Buffer)), true},
+		{io.NopCloser(io.MultiReader()), false},
+		{io.NopCloser(io.NopCloser(strings.NewReader(""))), true},
+		{&closeCount{ReadCloser: io.NopCloser(strings.NewReader(""))}, false},
+	} {
+		if got := inMemory(tt.body); got != tt.want {
+			t.Errorf("inMemory(%T) = %v, want %v", tt.body, got, tt.want)
+		}
 	}
 }
 

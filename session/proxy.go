@@ -549,7 +549,7 @@ func (p *Proxy) rewriteRequestBody(out *http.Request) error {
 		if bytes.Contains(b, []byte(p.cfg.Rewriter.m.suffix)) {
 			b = p.cfg.Rewriter.Bytes(Request, nil, b)
 		}
-		out.Body = memBody{bytes.NewReader(b)}
+		out.Body = io.NopCloser(bytes.NewReader(b))
 		out.ContentLength = int64(len(b))
 		out.GetBody = nil
 		return nil
