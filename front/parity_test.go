@@ -1,0 +1,440 @@
+package front
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// The parity tests send the same raw bytes to a net/http.Server and to a
+// front.Server serving the same handler, and compare what each did: front
+// must never run the handler for a request net/http refuses.
+
+// pair is one handler served by both servers on loopback TCP.
+type pair struct {
+	std, front string // addresses
+	stdRuns    *runLog
+	frontRuns  *runLog
+}
+
+// runLog records the requests a handler ran for, by client address.
+type runLog struct {
+	mu   sync.Mutex
+	reqs map[string][]seen
+}
+
+// seen is what a handler saw of a request.
+type seen struct {
+	Method, Path, Host string
+	Header             http.Header
+	Body               string
+	BodyErr            bool
+}
+
+func (l *runLog) add(remote string, s seen) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.reqs == nil {
+		l.reqs = make(map[string][]seen)
+	}
+	l.reqs[remote] = append(l.reqs[remote], s)
+}
+
+func (l *runLog) take(remote string) []seen {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.reqs[remote]
+	delete(l.reqs, remote)
+	return s
+}
+
+// recording wraps h to log each request (but the probe) before h runs;
+// when h is nil, it reads the body and answers "ok".
+func recording(l *runLog, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/probe" {
+			io.WriteString(w, "probe")
+			return
+		}
+		if h != nil {
+			l.add(r.RemoteAddr, seen{Method: r.Method, Path: r.URL.Path, Host: r.Host})
+			h.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		l.add(r.RemoteAddr, seen{
+			Method: r.Method, Path: r.URL.Path, Host: r.Host,
+			Header: r.Header.Clone(), Body: string(body), BodyErr: err != nil,
+		})
+		io.WriteString(w, "ok")
+	})
+}
+
+// quietLog discards a server's log.
+func quietLog() *log.Logger { return log.New(io.Discard, "", 0) }
+
+// servePair serves h (nil: read the body, answer "ok") through both
+// servers, with the same limits.
+func servePair(t testing.TB, h http.Handler, maxHeader int) *pair {
+	t.Helper()
+	p := &pair{stdRuns: &runLog{}, frontRuns: &runLog{}}
+	hs := &http.Server{
+		Handler:           recording(p.stdRuns, h),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       5 * time.Second,
+		MaxHeaderBytes:    maxHeader,
+		ErrorLog:          quietLog(),
+		// "OPTIONS *" is a server policy, not a parsing check: let it
+		// reach the handler as front does.
+		DisableGeneralOptionsHandler: true,
+	}
+	ln := listen(t)
+	go hs.Serve(ln)
+	t.Cleanup(func() { hs.Close() })
+	p.std = ln.Addr().String()
+	p.front = serveFront(t, &Server{
+		Handler:           recording(p.frontRuns, h),
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       5 * time.Second,
+		MaxHeaderBytes:    maxHeader,
+		ErrorLog:          quietLog(),
+	})
+	return p
+}
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln
+}
+
+// serveFront runs s on a loopback listener until the test ends.
+func serveFront(t testing.TB, s *Server) string {
+	t.Helper()
+	ln := listen(t)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Go(func() { s.ServeConn(c) })
+		}
+	})
+	t.Cleanup(func() {
+		ln.Close()
+		s.Close()
+		wg.Wait()
+	})
+	return ln.Addr().String()
+}
+
+// outcome is what a server did with a raw request.
+type outcome struct {
+	Ran      int   // handler runs
+	Statuses []int // responses read (final or interim)
+	Open     bool  // a probe request afterwards was answered
+}
+
+// exchange sends raw to addr, reads n responses (to a request of method),
+// then probes whether the connection still serves requests.
+func exchange(t testing.TB, addr string, runs *runLog, raw, method string, n int) outcome {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.WriteString(c, raw); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(c)
+	var o outcome
+	for range n {
+		res, err := http.ReadResponse(br, &http.Request{Method: method})
+		if err != nil {
+			break
+		}
+		o.Statuses = append(o.Statuses, res.StatusCode)
+		if _, err := io.Copy(io.Discard, res.Body); err != nil {
+			break
+		}
+	}
+	if _, err := io.WriteString(c, "GET /probe HTTP/1.1\r\nHost: probe\r\n\r\n"); err == nil {
+		res, err := http.ReadResponse(br, nil)
+		o.Open = err == nil && res.StatusCode == 200
+	}
+	o.Ran = len(runs.take(c.LocalAddr().String()))
+	return o
+}
+
+func TestParity(t *testing.T) {
+	p := servePair(t, nil, 4096)
+	get := "GET / HTTP/1.1\r\nHost: a\r\n\r\n"
+	cases := []struct {
+		name   string
+		raw    string
+		method string // of the request whose response is read first
+		n      int    // responses to read; 1 if 0
+		want   int    // net/http's first status
+		// front, when set, is front's outcome where it deliberately
+		// differs from net/http's (the case's comment says why).
+		front *outcome
+	}{
+		{name: "get", raw: get, want: 200},
+		{name: "pipelined", raw: get + get + get, n: 3, want: 200},
+		{name: "head", raw: "HEAD / HTTP/1.1\r\nHost: a\r\n\r\n", method: "HEAD", want: 200},
+		{name: "post content-length", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", want: 200},
+		{name: "post chunked", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200},
+		{name: "post chunked with trailer", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", want: 200},
+		{name: "bad request line", raw: "GET /\r\nHost: a\r\n\r\n", want: 400},
+		{name: "bad method", raw: "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", want: 400},
+		{name: "bad version", raw: "GET / HTTP/1.x\r\nHost: a\r\n\r\n", want: 400},
+		{name: "space before colon", raw: "GET / HTTP/1.1\r\nHost: a\r\nFoo : bar\r\n\r\n", want: 400},
+		{name: "CR in value", raw: "GET / HTTP/1.1\r\nHost: a\r\nFoo: b\rar\r\n\r\n", want: 400},
+		{name: "LF in value", raw: "GET / HTTP/1.1\r\nHost: a\r\nFoo: b\nar\r\n\r\n", want: 400},
+		{name: "NUL in value", raw: "GET / HTTP/1.1\r\nHost: a\r\nFoo: b\x00ar\r\n\r\n", want: 400},
+		{name: "NUL in name", raw: "GET / HTTP/1.1\r\nHost: a\r\nF\x00o: bar\r\n\r\n", want: 400},
+		{name: "obs-fold", raw: "GET / HTTP/1.1\r\nHost: a\r\nFoo: a\r\n b\r\n\r\n", want: 200},
+		{name: "leading whitespace header", raw: "GET / HTTP/1.1\r\n Host: a\r\n\r\n", want: 400},
+		{name: "two content-lengths", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!", want: 400},
+		{name: "same content-length twice", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello", want: 200},
+		{name: "negative content-length", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", want: 400},
+		{name: "plus content-length", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", want: 400},
+		{name: "content-length and chunked", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200},
+		{name: "transfer-encoding gzip", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", want: 501},
+		{name: "bad chunk size", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", want: 200},
+		{name: "missing host", raw: "GET / HTTP/1.1\r\n\r\n", want: 400},
+		{name: "http/1.0 without host", raw: "GET / HTTP/1.0\r\n\r\n", want: 200},
+		{name: "http/1.0 keep-alive", raw: "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", want: 200,
+			// HTTP/1.0 keep-alive is not supported: front closes.
+			front: &outcome{Ran: 1, Statuses: []int{200}}},
+		{name: "connection close", raw: "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", want: 200},
+		{name: "two hosts", raw: "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", want: 400},
+		{name: "host with space", raw: "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", want: 400},
+		{name: "host with brace", raw: "GET / HTTP/1.1\r\nHost: a{b}\r\n\r\n", want: 400},
+		{name: "host with slash", raw: "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", want: 400},
+		{name: "PRI preface", raw: "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", want: 200,
+			// net/http lets a handler take over an h2c preface; casd
+			// speaks HTTP/2 only after ALPN, so front refuses it.
+			front: &outcome{Statuses: []int{505}}},
+		{name: "http/0.9", raw: "GET / HTTP/0.9\r\nHost: a\r\n\r\n", want: 505},
+		{name: "http/3.0", raw: "GET / HTTP/3.0\r\nHost: a\r\n\r\n", want: 505},
+		{name: "http/1.2", raw: "GET / HTTP/1.2\r\nHost: a\r\n\r\n", want: 200},
+		{name: "head too large", raw: "GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + strings.Repeat("a", 12<<10) + "\r\n\r\n", want: 431},
+		{name: "expect other", raw: "POST / HTTP/1.1\r\nHost: a\r\nExpect: fancy\r\nContent-Length: 5\r\n\r\nhello", want: 417},
+		{name: "expect continue, body sent", raw: "POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello", n: 2, want: 100},
+		{name: "absolute-form", raw: "GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n", want: 200},
+		{name: "absolute-form with two hosts", raw: "GET http://a/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", want: 400},
+		{name: "asterisk options", raw: "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", want: 200},
+		{name: "connect", raw: "CONNECT a:443 HTTP/1.1\r\n\r\n", want: 200},
+		{name: "fragment in target", raw: "GET /#x HTTP/1.1\r\nHost: a\r\n\r\n", want: 200},
+		{name: "bad target", raw: "GET a%zz HTTP/1.1\r\nHost: a\r\n\r\n", want: 400},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := max(tc.n, 1)
+			std := exchange(t, p.std, p.stdRuns, tc.raw, tc.method, n)
+			fr := exchange(t, p.front, p.frontRuns, tc.raw, tc.method, n)
+			if len(std.Statuses) == 0 || std.Statuses[0] != tc.want {
+				t.Errorf("net/http: %+v, want status %d", std, tc.want)
+			}
+			if fr.Ran > std.Ran {
+				t.Fatalf("front ran the handler %d times, net/http %d: front %+v, net/http %+v", fr.Ran, std.Ran, fr, std)
+			}
+			want := std
+			if tc.front != nil {
+				want = *tc.front
+			}
+			if !reflect.DeepEqual(fr, want) {
+				t.Errorf("front %+v, want %+v (net/http %+v)", fr, want, std)
+			}
+		})
+	}
+}
+
+// TestParityExpectContinue checks that 100 Continue is sent when the
+// handler reads the body, and not when it answers without reading.
+func TestParityExpectContinue(t *testing.T) {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/read" {
+			io.Copy(io.Discard, r.Body)
+		}
+		io.WriteString(w, "done")
+	})
+	p := servePair(t, h, 0)
+	for _, path := range []string{"/read", "/ignore"} {
+		for _, srv := range []struct {
+			name, addr string
+			runs       *runLog
+		}{{"net/http", p.std, p.stdRuns}, {"front", p.front, p.frontRuns}} {
+			t.Run(srv.name+path, func(t *testing.T) {
+				c, err := net.Dial("tcp", srv.addr)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				c.SetDeadline(time.Now().Add(5 * time.Second))
+				io.WriteString(c, "POST "+path+" HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n")
+				br := bufio.NewReader(c)
+				res, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if path == "/ignore" {
+					if res.StatusCode != 200 {
+						t.Fatalf("status %d, want 200 without 100 Continue", res.StatusCode)
+					}
+					if !res.Close {
+						t.Errorf("the connection stays open, its unsent body unknown")
+					}
+					return
+				}
+				if res.StatusCode != 100 {
+					t.Fatalf("status %d, want 100", res.StatusCode)
+				}
+				io.WriteString(c, "hello")
+				res, err = http.ReadResponse(br, nil)
+				if err != nil || res.StatusCode != 200 {
+					t.Fatalf("final response %v, %v", res, err)
+				}
+			})
+		}
+	}
+}
+
+// TestParityTLS checks a request over TLS sees the handshake's state.
+func TestParityTLS(t *testing.T) {
+	got := make(chan *tls.ConnectionState, 1)
+	ts := httptest.NewUnstartedServer(nil)
+	ts.EnableHTTP2 = false
+	ts.StartTLS()
+	defer ts.Close()
+	cfg := ts.TLS.Clone()
+	cfg.NextProtos = []string{"http/1.1"}
+	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got <- r.TLS
+	}), ErrorLog: quietLog()}
+	ln := listen(t)
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		tc := tls.Server(c, cfg)
+		if err := tc.Handshake(); err != nil {
+			c.Close()
+			return
+		}
+		s.ServeConn(tc)
+	}()
+	defer s.Close()
+	cl := ts.Client()
+	cl.Transport.(*http.Transport).TLSClientConfig.NextProtos = []string{"http/1.1"}
+	res, err := cl.Get("https://" + ln.Addr().String() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	st := <-got
+	if st == nil {
+		t.Fatal("r.TLS is nil")
+	}
+	if !st.HandshakeComplete || st.NegotiatedProtocol != "http/1.1" || st.Version < tls.VersionTLS12 {
+		t.Errorf("TLS state: complete %v, protocol %q, version %x", st.HandshakeComplete, st.NegotiatedProtocol, st.Version)
+	}
+	if res.TLS == nil || res.ProtoMajor != 1 {
+		t.Errorf("response over %s, TLS %v", res.Proto, res.TLS != nil)
+	}
+}
+
+// FuzzParity holds front to net/http on arbitrary bytes: when net/http
+// does not run the handler for a request, front must not either, and the
+// requests both ran must look the same to the handler.
+func FuzzParity(f *testing.F) {
+	for _, s := range parityCorpus {
+		f.Add([]byte(s))
+	}
+	p := servePair(f, nil, 0)
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		std := sendAll(t, p.std, p.stdRuns, raw)
+		fr := sendAll(t, p.front, p.frontRuns, raw)
+		if len(fr) > len(std) {
+			t.Fatalf("front ran %d requests, net/http %d:\nfront %+v\nnet/http %+v", len(fr), len(std), fr, std)
+		}
+		for i := range fr {
+			if !reflect.DeepEqual(fr[i], std[i]) {
+				t.Fatalf("request %d differs:\nfront    %+v\nnet/http %+v", i, fr[i], std[i])
+			}
+		}
+	})
+}
+
+// sendAll writes raw, half-closes, reads until the server closes, and
+// returns what the handler saw.
+func sendAll(t *testing.T, addr string, runs *runLog, raw []byte) []seen {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	go func() {
+		c.Write(raw)
+		c.(*net.TCPConn).CloseWrite()
+	}()
+	if _, err := io.Copy(io.Discard, c); err != nil && !isReset(err) {
+		t.Fatalf("reading from %s: %v", addr, err)
+	}
+	return runs.take(c.LocalAddr().String())
+}
+
+func isReset(err error) bool {
+	return strings.Contains(err.Error(), "connection reset")
+}
+
+// parityCorpus seeds FuzzParity.
+var parityCorpus = []string{
+	"GET / HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: b\r\n\r\n",
+	"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET /\r\nHost: a\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nFoo : bar\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nFoo: b\rar\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nFoo: b\x00ar\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nFoo: a\r\n b\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+	"GET / HTTP/1.1\r\n\r\n",
+	"GET / HTTP/1.0\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost:\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+	"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+	"GET / HTTP/0.9\r\nHost: a\r\n\r\n",
+	"GET / HTTP/3.0\r\nHost: a\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\nhello",
+	"POST / HTTP/1.1\r\nHost: a\r\nExpect: fancy\r\nContent-Length: 5\r\n\r\nhello",
+	"GET http://a/x HTTP/1.1\r\nHost: b\r\n\r\n",
+	"CONNECT a:443 HTTP/1.1\r\n\r\n",
+	"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+}
