@@ -1,7 +1,8 @@
 // Package front is casd's HTTP/1.1 server for the connections browsers and
 // other clients open to its HTTPS listener (HTTP/2 stays with net/http).
 //
-// It parses requests with net/http's own parser (http.ReadRequest) and
+// It parses requests with net/http's own parser (the one under
+// http.ReadRequest, which keeps the Host header for the checks) and
 // applies the checks net/http's server adds on top (Host, header names and
 // values, protocol version, header size), so it accepts no request that
 // net/http would refuse; a test feeds both the same raw requests to hold
@@ -31,6 +32,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	_ "unsafe" // for go:linkname
 
 	"golang.org/x/net/http/httpguts"
 )
@@ -218,7 +220,7 @@ func (c *conn) serve() {
 			c.setReadDeadline(s.ReadHeaderTimeout)
 		}
 		c.lr.n, c.lr.hit = maxHead+readBufSize, false
-		req, err := http.ReadRequest(c.br)
+		req, err := readRequest(c.br)
 		if err == nil {
 			err = checkRequest(req)
 		}
@@ -251,18 +253,29 @@ type statusError struct {
 
 func (e statusError) Error() string { return fmt.Sprintf("%d %s", e.code, e.text) }
 
-// checkRequest applies what net/http's server checks beyond its parser.
+// readRequest is net/http's request parser as its server calls it, before
+// http.ReadRequest drops the Host header: the server's checks need the
+// header itself (RFC 9112, section 3.2: a missing, repeated or invalid
+// Host is a 400 even when an absolute-form target names the authority,
+// which req.Host then holds). net/http keeps this symbol for linkname
+// (go.dev/issue/67401).
+//
+//go:linkname readRequest net/http.readRequest
+func readRequest(b *bufio.Reader) (*http.Request, error)
+
+// checkRequest applies what net/http's server checks beyond its parser
+// ((*conn).readRequest), and drops the Host header as it does.
 func checkRequest(req *http.Request) error {
 	if req.ProtoMajor != 1 {
+		// net/http also lets "PRI * HTTP/2.0" reach the handler, for h2c;
+		// casd speaks HTTP/2 only after ALPN.
 		return statusError{http.StatusHTTPVersionNotSupported, "unsupported protocol version"}
 	}
-	// http.ReadRequest has refused repeated Host headers, moved the Host
-	// header (or an absolute-form target's authority, which RFC 9112
-	// says wins) into req.Host, and deleted it from req.Header.
-	if req.Host == "" && req.ProtoAtLeast(1, 1) && req.Method != http.MethodConnect {
+	hosts, haveHost := req.Header["Host"]
+	if req.ProtoAtLeast(1, 1) && (!haveHost || len(hosts) == 0) && req.Method != http.MethodConnect {
 		return statusError{http.StatusBadRequest, "missing required Host header"}
 	}
-	if !httpguts.ValidHostHeader(req.Host) {
+	if len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0]) {
 		return statusError{http.StatusBadRequest, "malformed Host header"}
 	}
 	for k, vv := range req.Header {
@@ -275,6 +288,7 @@ func checkRequest(req *http.Request) error {
 			}
 		}
 	}
+	delete(req.Header, "Host")
 	return nil
 }
 
