@@ -217,6 +217,8 @@ func TestParity(t *testing.T) {
 		{name: "plus content-length", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello", want: 400},
 		{name: "content-length and chunked", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200},
 		{name: "transfer-encoding gzip", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", want: 501},
+		{name: "transfer-encoding list", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n", want: 501},
+		{name: "transfer-encoding chunked twice", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: 501},
 		{name: "bad chunk size", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n", want: 200},
 		{name: "missing host", raw: "GET / HTTP/1.1\r\n\r\n", want: 400},
 		{name: "http/1.0 without host", raw: "GET / HTTP/1.0\r\n\r\n", want: 200},

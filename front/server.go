@@ -27,6 +27,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -304,7 +305,7 @@ func (c *conn) refuse(err error) {
 	case errors.As(err, &se):
 		line := fmt.Sprintf("%d %s: %s", se.code, http.StatusText(se.code), se.text)
 		io.WriteString(c.nc, "HTTP/1.1 "+line+headers+line)
-	case strings.Contains(err.Error(), "unsupported transfer encoding"):
+	case isUnsupportedTE(err):
 		const msg = "501 Not Implemented"
 		io.WriteString(c.nc, "HTTP/1.1 "+msg+headers+"Unsupported transfer encoding")
 	case isNetReadError(err):
@@ -313,6 +314,13 @@ func (c *conn) refuse(err error) {
 		const msg = "400 Bad Request"
 		io.WriteString(c.nc, "HTTP/1.1 "+msg+headers+msg)
 	}
+}
+
+// isUnsupportedTE reports whether err is net/http's unsupportedTEError
+// (an unknown coding, or more than "chunked"), which it answers with 501;
+// the type is unexported and its messages vary.
+func isUnsupportedTE(err error) bool {
+	return reflect.TypeOf(err).String() == "*http.unsupportedTEError"
 }
 
 func isNetReadError(err error) bool {
