@@ -201,6 +201,8 @@ func TestParity(t *testing.T) {
 		{name: "post content-length", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", want: 200},
 		{name: "post chunked", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n", want: 200},
 		{name: "post chunked with trailer", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\nX-T: 1\r\n\r\n", want: 200},
+		{name: "post then CRLF", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi\r\n" + get, n: 2, want: 200},
+		{name: "get then CRLF", raw: "GET / HTTP/1.1\r\nHost: a\r\n\r\n\r\n" + get, n: 2, want: 200},
 		{name: "bad request line", raw: "GET /\r\nHost: a\r\n\r\n", want: 400},
 		{name: "bad method", raw: "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", want: 400},
 		{name: "bad version", raw: "GET / HTTP/1.x\r\nHost: a\r\n\r\n", want: 400},

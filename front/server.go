@@ -201,6 +201,7 @@ func (c *conn) serve() {
 	if maxHead <= 0 {
 		maxHead = defaultMaxHeaderBytes
 	}
+	lastPOST := false
 	for first := true; ; first = false {
 		// Wait for the next request's first byte under the idle timeout,
 		// then allow ReadHeaderTimeout for its head.
@@ -221,6 +222,12 @@ func (c *conn) serve() {
 			c.setReadDeadline(s.ReadHeaderTimeout)
 		}
 		c.lr.n, c.lr.hit = maxHead+readBufSize, false
+		if lastPOST {
+			// As net/http (RFC 9112, section 2.2): old clients end a
+			// POST body with a CRLF they did not count.
+			peek, _ := c.br.Peek(4)
+			c.br.Discard(leadingCRLF(peek))
+		}
 		req, err := readRequest(c.br)
 		if err == nil {
 			err = checkRequest(req)
@@ -229,6 +236,7 @@ func (c *conn) serve() {
 			c.refuse(err)
 			return
 		}
+		lastPOST = req.Method == http.MethodPost
 		c.lr.n = -1
 		c.nc.SetReadDeadline(time.Time{})
 		if !c.handle(req) {
@@ -236,6 +244,17 @@ func (c *conn) serve() {
 		}
 		c.state.Store(stateIdle)
 	}
+}
+
+func leadingCRLF(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c != '\r' && c != '\n' {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 func (c *conn) setReadDeadline(d time.Duration) {
