@@ -23,6 +23,9 @@ type response struct {
 	c      *conn
 	req    *http.Request
 	header http.Header
+	// sent is a copy of header as it was at WriteHeader, made when the
+	// handler asks for the header after it: what is sent, as net/http.
+	sent   http.Header
 	isHEAD bool
 
 	status      int    // set by WriteHeader
@@ -35,6 +38,9 @@ type response struct {
 
 	contentLength int64 // declared by the handler, -1 if none
 	written       int64 // body bytes accepted from the handler
+	// headType is the Content-Type sniffed from a HEAD response's first
+	// write, which is not kept.
+	headType string
 }
 
 var (
@@ -44,7 +50,12 @@ var (
 	_ io.ReaderFrom       = (*response)(nil)
 )
 
-func (w *response) Header() http.Header { return w.header }
+func (w *response) Header() http.Header {
+	if w.status != 0 && !w.committed && w.sent == nil {
+		w.sent = w.header.Clone()
+	}
+	return w.header
+}
 
 // WriteHeader records the status; informational ones (1xx but 101) are
 // sent at once, as net/http does.
@@ -61,7 +72,7 @@ func (w *response) WriteHeader(code int) {
 		}
 		bw := w.c.bw
 		writeStatusLine(bw, true, code)
-		writeHeaders(bw, w.header, nil)
+		writeHeaders(bw, w.header, skipFraming, nil)
 		bw.WriteString("\r\n")
 		bw.Flush()
 		return
@@ -97,10 +108,14 @@ func (w *response) Write(p []byte) (int, error) {
 	if w.contentLength >= 0 && w.written+int64(len(p)) > w.contentLength {
 		return 0, http.ErrContentLength
 	}
-	w.written += int64(len(p))
 	if w.isHEAD {
+		if w.written == 0 && !w.committed {
+			w.headType = http.DetectContentType(p)
+		}
+		w.written += int64(len(p))
 		return len(p), nil
 	}
+	w.written += int64(len(p))
 	if !w.committed {
 		if w.contentLength < 0 && len(w.pending)+len(p) <= autoLengthMax {
 			if w.pending == nil {
@@ -109,7 +124,7 @@ func (w *response) Write(p []byte) (int, error) {
 			w.pending = append(w.pending, p...)
 			return len(p), nil
 		}
-		w.commit()
+		w.commit(p)
 	}
 	if err := w.writeBody(p); err != nil {
 		return 0, err
@@ -158,37 +173,37 @@ func (w *response) writeBody(p []byte) error {
 }
 
 // commit writes the head, and any pending body bytes, into the
-// connection's buffer.
-func (w *response) commit() {
+// connection's buffer; next is the body's next bytes, for sniffing its
+// Content-Type when none are pending.
+func (w *response) commit(next []byte) {
 	if w.committed {
 		return
 	}
 	w.committed = true
 	h := w.header
+	if w.sent != nil {
+		h = w.sent
+	}
 	req := w.req
 	code := w.status
-	// Trailers are not sent over HTTP/1.1 by this server.
-	delete(h, "Trailer")
-	for k := range h {
-		if strings.HasPrefix(k, http.TrailerPrefix) {
-			delete(h, k)
-		}
-	}
-	delete(h, "Transfer-Encoding")
+	// The server frames the body itself: the handler's Content-Length
+	// (parsed by WriteHeader), Transfer-Encoding and trailers (not sent
+	// over HTTP/1.1 by this server) are left out of the head.
+	skip := skipFraming
 	var extra [4]string
 	ex := extra[:0]
 	switch {
-	case w.noBody:
-		if !bodyAllowed(code) {
-			delete(h, "Content-Length")
-			if code == http.StatusNotModified {
-				delete(h, "Content-Type")
-			}
-		} else if w.handlerDone && w.contentLength < 0 && w.written > 0 {
-			// HEAD: the length the GET would have had.
-			ex = append(ex, "Content-Length: "+strconv.FormatInt(w.written, 10))
+	case !bodyAllowed(code):
+		if code == http.StatusNotModified {
+			skip |= skipContentType
 		}
 	case w.contentLength >= 0:
+		ex = append(ex, "Content-Length: "+strconv.FormatInt(w.contentLength, 10))
+	case w.isHEAD:
+		if w.handlerDone && w.written > 0 {
+			// The length the GET would have had.
+			ex = append(ex, "Content-Length: "+strconv.FormatInt(w.written, 10))
+		}
 	case w.handlerDone:
 		ex = append(ex, "Content-Length: "+strconv.Itoa(len(w.pending)))
 		w.contentLength = int64(len(w.pending))
@@ -198,23 +213,25 @@ func (w *response) commit() {
 	default:
 		w.closeAfter = true // HTTP/1.0: the body ends with the connection
 	}
-	if bodyAllowed(code) && !w.noBody {
-		if _, ok := h["Content-Type"]; !ok && len(w.pending) > 0 && h.Get("Content-Encoding") == "" {
-			ex = append(ex, "Content-Type: "+http.DetectContentType(w.pending))
+	if bodyAllowed(code) {
+		if _, ok := h["Content-Type"]; !ok && h.Get("Content-Encoding") == "" {
+			if ct := w.sniff(next); ct != "" {
+				ex = append(ex, "Content-Type: "+ct)
+			}
 		}
 	}
 	if h.Get("Connection") == "close" || w.c.srv.closing.Load() {
 		w.closeAfter = true
 	}
 	if w.closeAfter && code != http.StatusSwitchingProtocols {
-		delete(h, "Connection")
+		skip |= skipConnection
 		if req.ProtoAtLeast(1, 1) {
 			ex = append(ex, "Connection: close")
 		}
 	}
 	bw := w.c.bw
 	writeStatusLine(bw, req.ProtoAtLeast(1, 1), code)
-	writeHeaders(bw, h, ex)
+	writeHeaders(bw, h, skip, ex)
 	if _, ok := h["Date"]; !ok {
 		bw.WriteString("Date: ")
 		bw.Write(httpDate())
@@ -226,6 +243,28 @@ func (w *response) commit() {
 	}
 	w.pending = nil
 }
+
+// sniff returns the Content-Type of the body's first bytes, "" if none.
+func (w *response) sniff(next []byte) string {
+	if w.isHEAD {
+		return w.headType
+	}
+	data := w.pending
+	if len(data) < sniffLen && len(next) > 0 {
+		if len(data) == 0 {
+			data = next
+		} else {
+			data = append(data[:len(data):len(data)], next[:min(len(next), sniffLen-len(data))]...)
+		}
+	}
+	if len(data) == 0 {
+		return ""
+	}
+	return http.DetectContentType(data)
+}
+
+// sniffLen is how much of a body http.DetectContentType looks at.
+const sniffLen = 512
 
 // finish ends the response after the handler returned: the head if not
 // yet written, the last chunk, the flush; then what is left of the
@@ -239,7 +278,7 @@ func (w *response) finish(body *requestBody) {
 		// Say so in the head: the unread body ends the connection.
 		w.closeAfter = true
 	}
-	w.commit()
+	w.commit(nil)
 	if w.chunked {
 		w.c.bw.WriteString("0\r\n\r\n")
 	}
@@ -267,7 +306,7 @@ func (w *response) FlushError() error {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	w.commit()
+	w.commit(nil)
 	return w.c.bw.Flush()
 }
 
@@ -280,7 +319,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, http.ErrHijacked
 	}
 	if w.status != 0 || len(w.pending) > 0 {
-		w.commit()
+		w.commit(nil)
 	}
 	if err := c.bw.Flush(); err != nil {
 		return nil, nil, err
@@ -325,11 +364,19 @@ func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 	bw.WriteString("\r\n")
 }
 
-// writeHeaders writes h (values with CR or LF in them made harmless, as
-// net/http does) and then the extra lines.
-func writeHeaders(bw *bufio.Writer, h http.Header, extra []string) {
+// What writeHeaders leaves out of a head.
+const (
+	skipFraming     = 1 << iota // Content-Length, Transfer-Encoding, trailers
+	skipConnection              // Connection
+	skipContentType             // Content-Type
+)
+
+// writeHeaders writes h but what skip says and invalid names (values with
+// CR or LF in them made harmless, as net/http does), then the extra
+// lines.
+func writeHeaders(bw *bufio.Writer, h http.Header, skip int, extra []string) {
 	for k, vv := range h {
-		if !httpguts.ValidHeaderFieldName(k) {
+		if !httpguts.ValidHeaderFieldName(k) || skipped(k, skip) {
 			continue
 		}
 		for _, v := range vv {
@@ -346,6 +393,18 @@ func writeHeaders(bw *bufio.Writer, h http.Header, extra []string) {
 		bw.WriteString(l)
 		bw.WriteString("\r\n")
 	}
+}
+
+func skipped(k string, skip int) bool {
+	switch k {
+	case "Content-Length", "Transfer-Encoding", "Trailer":
+		return skip&skipFraming != 0
+	case "Connection":
+		return skip&skipConnection != 0
+	case "Content-Type":
+		return skip&skipContentType != 0
+	}
+	return skip&skipFraming != 0 && strings.HasPrefix(k, http.TrailerPrefix)
 }
 
 var newlineToSpace = strings.NewReplacer("\n", " ", "\r", " ")

@@ -127,6 +127,8 @@ func TestLargeBodyChunked(t *testing.T) {
 				io.WriteString(w, want[i:i+1000])
 			}
 		}},
+		{"one write", func(w http.ResponseWriter) { io.WriteString(w, want) }},
+		{"read from", func(w http.ResponseWriter) { io.Copy(w, strings.NewReader(want)) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			addr := serve(t, func(w http.ResponseWriter, r *http.Request) { tc.write(w) })
@@ -208,6 +210,16 @@ func TestHead(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestHeadContentTypeSniffed(t *testing.T) {
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "<html>hi") })
+	cl := dial(t, addr)
+	cl.send("HEAD / HTTP/1.1\r\nHost: a\r\n\r\n")
+	res, _ := cl.read("HEAD")
+	if ct := res.Header.Get("Content-Type"); ct != "text/html; charset=utf-8" {
+		t.Errorf("HEAD Content-Type %q, want the GET's text/html", ct)
 	}
 }
 
@@ -399,6 +411,43 @@ func TestResponseHeaderInjection(t *testing.T) {
 	}
 	if !strings.Contains(head, "X-A: one  X-Injected: 1\r\n") {
 		t.Errorf("X-A not kept on one line:\n%s", head)
+	}
+}
+
+func TestHeaderChangedAfterWriteHeader(t *testing.T) {
+	want := strings.Repeat("z", 6000)
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		// net/http sends the header as it was at WriteHeader.
+		w.Header().Set("Content-Length", "100")
+		w.Header().Set("X-Late", "1")
+		io.WriteString(w, want)
+	})
+	cl := dial(t, addr)
+	for range 2 {
+		res, body := cl.get("/")
+		if body != want || res.Header.Get("X-Late") != "" {
+			t.Fatalf("length %d, encoding %v, X-Late %q, body of %d bytes", res.ContentLength, res.TransferEncoding, res.Header.Get("X-Late"), len(body))
+		}
+	}
+	cl.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	if head := readHead(t, cl.br); strings.Contains(head, "Content-Length") {
+		// With Transfer-Encoding: chunked, a desync between a proxy
+		// and its client.
+		t.Fatalf("a late Content-Length was sent:\n%s", head)
+	}
+}
+
+func TestTwoContentLengthValues(t *testing.T) {
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header()["Content-Length"] = []string{"2", "5"}
+		io.WriteString(w, "hi")
+	})
+	cl := dial(t, addr)
+	cl.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	head := readHead(t, cl.br)
+	if n := strings.Count(strings.ToLower(head), "content-length"); n != 1 {
+		t.Fatalf("%d Content-Length lines:\n%s", n, head)
 	}
 }
 
