@@ -100,6 +100,7 @@ type conn struct {
 	tls    *tls.ConnectionState
 	remote string
 	ctx    context.Context
+	cancel context.CancelFunc
 	state  atomic.Int32
 	// hijacked is set when a handler took the connection over.
 	hijacked bool
@@ -153,15 +154,18 @@ func (s *Server) ServeConn(nc net.Conn) {
 		st := tc.ConnectionState()
 		c.tls = &st
 	}
-	if !s.track(c, true) {
-		nc.Close()
-		return
-	}
+	// Close cancels the connection's context, and so its request's: a
+	// handler waiting on it (an upstream round trip) ends with it.
 	base := s.BaseContext
 	if base == nil {
 		base = context.Background()
 	}
-	c.ctx = context.WithValue(base, http.LocalAddrContextKey, nc.LocalAddr())
+	c.ctx, c.cancel = context.WithCancel(context.WithValue(base, http.LocalAddrContextKey, nc.LocalAddr()))
+	defer c.cancel()
+	if !s.track(c, true) {
+		nc.Close()
+		return
+	}
 	c.lr.r, c.lr.n = nc, -1
 	c.br = readerPool.Get().(*bufio.Reader)
 	c.br.Reset(&c.lr)
@@ -495,12 +499,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// Close closes every connection at once.
+// Close closes every connection at once, and cancels the contexts of the
+// requests they were handling.
 func (s *Server) Close() error {
 	s.closing.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for c := range s.conns {
+		c.cancel()
 		c.nc.Close()
 	}
 	return nil

@@ -634,6 +634,26 @@ func TestShutdown(t *testing.T) {
 	}
 }
 
+func TestShutdownDeadline(t *testing.T) {
+	started := make(chan struct{})
+	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+	}), ErrorLog: quietLog()}
+	addr := serveFront(t, s)
+	busy := dial(t, addr)
+	busy.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if !busy.closed() {
+		t.Fatal("connection not closed")
+	}
+}
+
 func TestClose(t *testing.T) {
 	started := make(chan struct{})
 	s := &Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
