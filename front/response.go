@@ -274,7 +274,7 @@ func (w *response) finish(body *requestBody) {
 	if w.status == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	if !w.committed && !body.drain() {
+	if !w.committed && !w.closeAfter && !body.drain() {
 		// Say so in the head: the unread body ends the connection.
 		w.closeAfter = true
 	}

@@ -43,7 +43,8 @@ type Server struct {
 	// Handler answers every request; required.
 	Handler http.Handler
 	// ReadHeaderTimeout bounds the time from a request's first byte to
-	// the end of its head (slow clients are cut off).
+	// the end of its head (slow clients are cut off), and the reading of
+	// what the handler left of a request body (to keep the connection).
 	ReadHeaderTimeout time.Duration
 	// IdleTimeout bounds the wait for the next request on a connection.
 	IdleTimeout time.Duration
@@ -364,7 +365,7 @@ func (c *conn) handle(req *http.Request) (keep bool) {
 	req.TLS = c.tls
 	w := &response{c: c, req: req, header: make(http.Header, 8), contentLength: -1, isHEAD: req.Method == http.MethodHead}
 	w.closeAfter = req.Close || !req.ProtoAtLeast(1, 1)
-	body := &requestBody{rc: req.Body, w: w}
+	body := &requestBody{rc: req.Body, w: w, length: req.ContentLength}
 	if req.Body != nil && req.Body != http.NoBody {
 		req.Body = body
 	} else {
@@ -397,6 +398,8 @@ type requestBody struct {
 	w            *response
 	eof, closed  bool
 	wantContinue bool
+	length       int64 // declared; -1 if unknown
+	read         int64
 }
 
 func (b *requestBody) Read(p []byte) (int, error) {
@@ -415,6 +418,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		}
 	}
 	n, err := b.rc.Read(p)
+	b.read += int64(n)
 	if err == io.EOF {
 		b.eof = true
 	}
@@ -437,6 +441,14 @@ func (b *requestBody) drain() bool {
 		// never got it: it may or may not send it now; close instead.
 		return false
 	}
+	if b.length > 0 && b.length-b.read > maxDiscard {
+		// Too much is left, as net/http judges without reading it.
+		return false
+	}
+	// A client that trickles the body the handler did not want must not
+	// hold the connection (and its response) for ever.
+	c := b.w.c
+	c.setReadDeadline(c.srv.ReadHeaderTimeout)
 	n, err := io.CopyN(io.Discard, b.rc, maxDiscard+1)
 	return err == io.EOF && n <= maxDiscard
 }

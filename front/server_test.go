@@ -484,6 +484,38 @@ func TestUnreadBody(t *testing.T) {
 	}
 }
 
+// TestUnreadBodyStalled checks the response to a request whose body the
+// handler did not read is not held back by a client that stops sending it.
+func TestUnreadBodyStalled(t *testing.T) {
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "ok") }, func(s *Server) {
+		s.ReadHeaderTimeout = 200 * time.Millisecond
+		s.IdleTimeout = 10 * time.Second
+	})
+	for _, tc := range []struct{ name, raw string }{
+		// More is declared than is drained: net/http answers at once.
+		{"large", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10485760\r\n\r\nabc"},
+		// Small enough to drain, but it never comes.
+		{"small", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\nabc"},
+		{"chunked", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := dial(t, addr)
+			cl.send(tc.raw)
+			start := time.Now()
+			res, body := cl.read("POST")
+			if !res.Close || body != "ok" {
+				t.Fatalf("close %v, body %q", res.Close, body)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("answered after %v", d)
+			}
+			if !cl.closed() {
+				t.Fatal("connection still open")
+			}
+		})
+	}
+}
+
 func chunk(s string) string {
 	var b strings.Builder
 	for len(s) > 0 {
