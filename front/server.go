@@ -12,9 +12,15 @@
 // pooled buffers. On the 1 KiB JSON proxying benchmark (bench/run.sh) that
 // is a third of casd's CPU per request.
 //
-// One difference is deliberate and documented: a client that goes away
-// while its request is being handled is noticed when the response is
-// written (or the request body read), not before, as in nginx.
+// Its differences from net/http are deliberate; but for the first, they
+// refuse or close where net/http would not (TestParity shows them):
+//   - a client that goes away while its request is being handled is
+//     noticed when the response is written (or the request body read),
+//     not before, as in nginx;
+//   - "PRI * HTTP/2.0" (an h2c preface) is refused with 505, not handed
+//     to the handler;
+//   - an Expect other than exactly "100-continue" is refused with 417;
+//   - HTTP/1.0 connections are not kept alive.
 package front
 
 import (
@@ -57,10 +63,9 @@ type Server struct {
 	// log package's standard logger.
 	ErrorLog *log.Logger
 
-	mu       sync.Mutex
-	conns    map[*conn]struct{}
-	closing  atomic.Bool
-	shutdown chan struct{} // closed by Shutdown and Close
+	mu      sync.Mutex
+	conns   map[*conn]struct{}
+	closing atomic.Bool
 }
 
 const (
