@@ -178,24 +178,36 @@ func stripCookie(h http.Header, name string) {
 // separated by exactly "; ", as when the browser's header starts or ends
 // with the cookie removed. ok is false otherwise.
 func strippedInPlace(v, name string) (kept string, ok bool) {
+	return keptInPlace(v, ';', "; ", textproto.TrimString, func(c string) bool {
+		n, _, _ := strings.Cut(c, "=")
+		return textproto.TrimString(n) != name
+	})
+}
+
+// keptInPlace is the in-place form of filtering a sep-separated list
+// (each element trimmed by trim, empty ones dropped, those keep refuses
+// dropped, the rest joined by joiner): it returns the result when that is
+// a substring of v — the kept elements adjacent in v and separated by
+// exactly joiner — with ok false otherwise, and the caller filters the
+// list the long way.
+func keptInPlace(v string, sep byte, joiner string, trim func(string) string, keep func(elem string) bool) (string, bool) {
 	start, end := -1, -1 // of the kept stretch in v
 	for i := 0; i <= len(v); {
-		j := strings.IndexByte(v[i:], ';')
+		j := strings.IndexByte(v[i:], sep)
 		if j < 0 {
 			j = len(v)
 		} else {
 			j += i
 		}
-		c := textproto.TrimString(v[i:j])
-		if n, _, _ := strings.Cut(c, "="); c != "" && textproto.TrimString(n) != name {
-			cs := i
-			for v[cs] != c[0] { // skip what TrimString trimmed: c starts with none of it
-				cs++
-			}
+		part := v[i:j]
+		if c := trim(part); c != "" && keep(c) {
+			// c is part less leading and trailing space, and starts with
+			// none: its first occurrence in part is where it stands.
+			cs := i + strings.Index(part, c)
 			if start < 0 {
 				start = cs
-			} else if v[end:cs] != "; " {
-				// Anything else between two kept pairs (a removed pair,
+			} else if v[end:cs] != joiner {
+				// Anything else between two kept elements (a removed one,
 				// an empty one, other spacing) is not in the result.
 				return "", false
 			}

@@ -485,38 +485,16 @@ func acceptEncoding(vals []string) string {
 // separated by exactly ", " (as in browsers' "gzip, deflate, br, zstd").
 // ok is false otherwise.
 func acceptEncodingInPlace(v string) (string, bool) {
-	start, end := -1, -1 // of the kept stretch in v
-	for i := 0; i <= len(v); {
-		j := strings.IndexByte(v[i:], ',')
-		if j < 0 {
-			j = len(v)
-		} else {
-			j += i
+	for k := 0; k < len(v); k++ {
+		if v[k] >= utf8.RuneSelf {
+			return "", false // strings.TrimSpace and ToLower are Unicode's
 		}
-		part := v[i:j]
-		for k := 0; k < len(part); k++ {
-			if part[k] >= utf8.RuneSelf {
-				return "", false // strings.TrimSpace and ToLower are Unicode's
-			}
-		}
-		name, _, _ := strings.Cut(part, ";")
-		switch name = strings.TrimSpace(name); {
-		case strings.EqualFold(name, "gzip"), strings.EqualFold(name, "deflate"), strings.EqualFold(name, "br"):
-			c := strings.TrimSpace(part)
-			cs := i + len(part) - len(trimLeftSpace(part))
-			if start < 0 {
-				start = cs
-			} else if v[end:cs] != ", " {
-				return "", false
-			}
-			end = cs + len(c)
-		}
-		i = j + 1
 	}
-	if start < 0 {
-		return "", true
-	}
-	return v[start:end], true
+	return keptInPlace(v, ',', ", ", strings.TrimSpace, func(c string) bool {
+		name, _, _ := strings.Cut(c, ";")
+		name = strings.TrimSpace(name)
+		return strings.EqualFold(name, "gzip") || strings.EqualFold(name, "deflate") || strings.EqualFold(name, "br")
+	})
 }
 
 func (p *Proxy) clientIP(r *http.Request) string {
