@@ -41,8 +41,8 @@ var _ server = (*proxyServer)(nil)
 
 // serve accepts connections until the listener is closed.
 func (p *proxyServer) serve() error {
-	h2done := make(chan error, 1)
-	go func() { h2done <- p.h2.Serve(p.h2conns) }()
+	// Serve returns when Shutdown or Close closes h2conns.
+	go p.h2.Serve(p.h2conns)
 	var delay time.Duration
 	for {
 		c, err := p.ln.Accept()

@@ -136,26 +136,10 @@ var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b 
 
 // ReadFrom copies r into the response through a pooled buffer (io.Copy
 // would otherwise allocate one per call).
-func (w *response) ReadFrom(r io.Reader) (n int64, err error) {
+func (w *response) ReadFrom(r io.Reader) (int64, error) {
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
-	buf := *bp
-	for {
-		nr, rerr := r.Read(buf)
-		if nr > 0 {
-			nw, werr := w.Write(buf[:nr])
-			n += int64(nw)
-			if werr != nil {
-				return n, werr
-			}
-		}
-		if rerr == io.EOF {
-			return n, nil
-		}
-		if rerr != nil {
-			return n, rerr
-		}
-	}
+	return io.CopyBuffer(struct{ io.Writer }{w}, r, *bp) // the struct hides ReadFrom
 }
 
 func (w *response) writeBody(p []byte) error {

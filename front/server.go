@@ -83,10 +83,6 @@ const (
 	autoLengthMax = 4 << 10
 )
 
-// ErrServerClosed is returned by ServeConn's callers' loops after Shutdown
-// or Close, as net/http does.
-var ErrServerClosed = http.ErrServerClosed
-
 var (
 	readerPool = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBufSize) }}
 	writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, writeBufSize) }}
