@@ -65,8 +65,24 @@ func existingBrowserID(r *http.Request) string {
 }
 
 func hashToken(s string) string {
-	sum := sha256.Sum256([]byte(s))
-	return hex.EncodeToString(sum[:])
+	h := hashTokenHex(s)
+	return string(h[:])
+}
+
+// hashTokenHex is hashToken without allocating, for the proxy's
+// per-request session check.
+func hashTokenHex(s string) [2 * sha256.Size]byte {
+	var in [64]byte // a session secret's size: hashed from the stack
+	var b []byte
+	if len(s) <= len(in) {
+		b = in[:copy(in[:], s)]
+	} else {
+		b = []byte(s)
+	}
+	var h [2 * sha256.Size]byte
+	sum := sha256.Sum256(b)
+	hex.Encode(h[:], sum[:])
+	return h
 }
 
 // authnState is what the proxy remembers of an AuthnRequest it relayed.

@@ -3,7 +3,6 @@ package daemon
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/hex"
@@ -245,11 +244,7 @@ func (d *Daemon) entryByToken(ctx context.Context, token string) (cachedSession,
 	if err != nil {
 		return cachedSession{}, false, err
 	}
-	// hashToken(secret), on the stack.
-	var in [64]byte
-	sum := sha256.Sum256(in[:copy(in[:], secret)])
-	var want [2 * sha256.Size]byte
-	hex.Encode(want[:], sum[:])
+	want := hashTokenHex(secret)
 	if subtle.ConstantTimeCompare(e.secretHash, want[:]) != 1 {
 		return cachedSession{}, false, nil
 	}
