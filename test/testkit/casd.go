@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -150,18 +149,7 @@ func (c *Casd) Stop() {
 			c.t.Errorf("casd reported a data race:\n%s", out[i:min(len(out), i+4000)])
 		}
 	}()
-	select {
-	case <-c.exited:
-		return
-	default:
-	}
-	c.Cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(20 * time.Second):
-		c.Cmd.Process.Kill()
-		<-c.exited
-	}
+	Terminate(c.Cmd.Process, c.exited, 20*time.Second)
 }
 
 // Kill sends SIGKILL: no flush, no cleanup.

@@ -14,7 +14,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/cas-proxy/cas/test/testkit"
@@ -72,18 +71,7 @@ func (c *casd) pid() int         { return c.cmd.Process.Pid }
 
 // stop sends SIGTERM and waits (SIGKILL after 20 s).
 func (c *casd) stop() {
-	select {
-	case <-c.exited:
-		return
-	default:
-	}
-	c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(20 * time.Second):
-		c.cmd.Process.Kill()
-		<-c.exited
-	}
+	testkit.Terminate(c.cmd.Process, c.exited, 20*time.Second)
 }
 
 // cas runs the CLI against this casd.

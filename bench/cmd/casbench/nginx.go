@@ -10,8 +10,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/cas-proxy/cas/test/testkit"
 )
 
 // nginx is an nginx master process in the foreground with a generated
@@ -134,18 +135,7 @@ func listening(port int) bool {
 
 // stop asks the master for a fast shutdown and waits.
 func (n *nginx) stop() {
-	select {
-	case <-n.exited:
-		return
-	default:
-	}
-	n.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-n.exited:
-	case <-time.After(10 * time.Second):
-		n.cmd.Process.Kill()
-		<-n.exited
-	}
+	testkit.Terminate(n.cmd.Process, n.exited, 10*time.Second)
 }
 
 func writeCert(dir string, cert *tls.Certificate) error {
