@@ -72,7 +72,7 @@ func (w *response) WriteHeader(code int) {
 		}
 		bw := w.c.bw
 		writeStatusLine(bw, true, code)
-		writeHeaders(bw, w.header, skipFraming, nil)
+		writeHeaders(bw, w.header, skipFraming)
 		bw.WriteString("\r\n")
 		bw.Flush()
 		return
@@ -174,34 +174,34 @@ func (w *response) commit(next []byte) {
 	// (parsed by WriteHeader), Transfer-Encoding and trailers (not sent
 	// over HTTP/1.1 by this server) are left out of the head.
 	skip := skipFraming
-	var extra [4]string
-	ex := extra[:0]
+	// The lines the server adds, written after the handler's header.
+	var (
+		length      int64 = -1
+		contentType string
+		connClose   bool
+	)
 	switch {
 	case !bodyAllowed(code):
 		if code == http.StatusNotModified {
 			skip |= skipContentType
 		}
 	case w.contentLength >= 0:
-		ex = append(ex, "Content-Length: "+strconv.FormatInt(w.contentLength, 10))
+		length = w.contentLength
 	case w.isHEAD:
 		if w.handlerDone && w.written > 0 {
-			// The length the GET would have had.
-			ex = append(ex, "Content-Length: "+strconv.FormatInt(w.written, 10))
+			length = w.written // the length the GET would have had
 		}
 	case w.handlerDone:
-		ex = append(ex, "Content-Length: "+strconv.Itoa(len(w.pending)))
 		w.contentLength = int64(len(w.pending))
+		length = w.contentLength
 	case req.ProtoAtLeast(1, 1):
 		w.chunked = true
-		ex = append(ex, "Transfer-Encoding: chunked")
 	default:
 		w.closeAfter = true // HTTP/1.0: the body ends with the connection
 	}
 	if bodyAllowed(code) {
 		if _, ok := h["Content-Type"]; !ok && h.Get("Content-Encoding") == "" {
-			if ct := w.sniff(next); ct != "" {
-				ex = append(ex, "Content-Type: "+ct)
-			}
+			contentType = w.sniff(next)
 		}
 	}
 	if h.Get("Connection") == "close" || w.c.srv.closing.Load() {
@@ -209,13 +209,28 @@ func (w *response) commit(next []byte) {
 	}
 	if w.closeAfter && code != http.StatusSwitchingProtocols {
 		skip |= skipConnection
-		if req.ProtoAtLeast(1, 1) {
-			ex = append(ex, "Connection: close")
-		}
+		connClose = req.ProtoAtLeast(1, 1)
 	}
 	bw := w.c.bw
 	writeStatusLine(bw, req.ProtoAtLeast(1, 1), code)
-	writeHeaders(bw, h, skip, ex)
+	writeHeaders(bw, h, skip)
+	if length >= 0 {
+		var b [20]byte
+		bw.WriteString("Content-Length: ")
+		bw.Write(strconv.AppendInt(b[:0], length, 10))
+		bw.WriteString("\r\n")
+	}
+	if w.chunked {
+		bw.WriteString("Transfer-Encoding: chunked\r\n")
+	}
+	if contentType != "" {
+		bw.WriteString("Content-Type: ")
+		bw.WriteString(contentType)
+		bw.WriteString("\r\n")
+	}
+	if connClose {
+		bw.WriteString("Connection: close\r\n")
+	}
 	if _, ok := h["Date"]; !ok {
 		bw.WriteString("Date: ")
 		bw.Write(httpDate())
@@ -356,9 +371,8 @@ const (
 )
 
 // writeHeaders writes h but what skip says and invalid names (values with
-// CR or LF in them made harmless, as net/http does), then the extra
-// lines.
-func writeHeaders(bw *bufio.Writer, h http.Header, skip int, extra []string) {
+// CR or LF in them made harmless, as net/http does).
+func writeHeaders(bw *bufio.Writer, h http.Header, skip int) {
 	for k, vv := range h {
 		if !httpguts.ValidHeaderFieldName(k) || skipped(k, skip) {
 			continue
@@ -372,10 +386,6 @@ func writeHeaders(bw *bufio.Writer, h http.Header, skip int, extra []string) {
 			bw.WriteString(strings.TrimSpace(v))
 			bw.WriteString("\r\n")
 		}
-	}
-	for _, l := range extra {
-		bw.WriteString(l)
-		bw.WriteString("\r\n")
 	}
 }
 
