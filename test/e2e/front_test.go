@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strconv"
 	"testing"
 	"time"
@@ -62,6 +63,7 @@ func TestHTTP1KeepAliveAndPipelining(t *testing.T) {
 	conn := dialCasd(t, ca, d.Port, host)
 	cookies := cookieHeader(b, "https://"+host+"/")
 	paths := []string{"/home/home.jsp", "/00O000000000001", "/home/home.jsp"}
+	titles := []string{`id="home-title"`, `id="report-title"`, `id="home-title"`}
 	var reqs bytes.Buffer
 	for _, p := range paths {
 		reqs.WriteString("GET " + p + " HTTP/1.1\r\nHost: " + host + ":" + strconv.Itoa(d.Port) + "\r\nCookie: " + cookies + "\r\n\r\n")
@@ -70,7 +72,7 @@ func TestHTTP1KeepAliveAndPipelining(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := bufio.NewReader(conn)
-	for _, p := range paths {
+	for i, p := range paths {
 		resp, err := http.ReadResponse(r, nil)
 		if err != nil {
 			t.Fatalf("response to %s: %v", p, err)
@@ -80,11 +82,17 @@ func TestHTTP1KeepAliveAndPipelining(t *testing.T) {
 		if err != nil || resp.StatusCode != 200 || resp.Close {
 			t.Fatalf("%s: %d close=%v err=%v\n%.300s", p, resp.StatusCode, resp.Close, err, body)
 		}
-		if bytes.Contains(body, []byte("demo-salesforce.localhost\"")) && !bytes.Contains(body, []byte(".cas.localhost")) {
-			t.Errorf("%s: links not rewritten", p)
+		if !bytes.Contains(body, []byte(titles[i])) {
+			t.Errorf("response %d is not %s's page (want %s):\n%.300s", i+1, p, titles[i], body)
+		}
+		if m := unmappedAppHost.Find(body); m != nil {
+			t.Errorf("%s: app host left unmapped: %s", p, m)
 		}
 	}
 }
+
+// unmappedAppHost is a demo app host name not followed by casd's suffix.
+var unmappedAppHost = regexp.MustCompile(`[a-z0-9.-]*demo-salesforce\.localhost\b(?:[^.]|$)`)
 
 func dialCasd(t *testing.T, caPEM []byte, port int, host string) *tls.Conn {
 	t.Helper()
