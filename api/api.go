@@ -21,6 +21,12 @@ import (
 // compares it with its own and warns on a mismatch.
 const VersionHeader = "Cas-Version"
 
+// EventCursorHeader, on a following event stream, is the ID of the newest
+// event the stream starts after: every later matching event is streamed.
+// A follower that loses its connection resumes with EventQuery.After set
+// to the highest ID it has seen (this one included).
+const EventCursorHeader = "Cas-Event-Cursor"
+
 // Version is the version of cas and casd, set at build time with
 // -ldflags "-X github.com/cas-proxy/cas/api.Version=…".
 var Version = "0.1.0-dev"

@@ -401,7 +401,12 @@ func (q EventQuery) Values() url.Values {
 	}
 	// While following, n=0 asks for no backfill at all; otherwise 0 means
 	// the daemon's default.
-	if q.Limit > 0 || (q.Follow && q.Limit == 0) {
+	if q.HasAfter {
+		v.Set("after", strconv.FormatInt(q.After, 10))
+		if q.Limit > 0 {
+			v.Set("n", strconv.Itoa(q.Limit))
+		}
+	} else if q.Limit > 0 || (q.Follow && q.Limit == 0) {
 		v.Set("n", strconv.Itoa(q.Limit))
 	}
 	if q.Follow {
@@ -436,8 +441,9 @@ func (c *Client) Events(ctx context.Context, q EventQuery) ([]Event, error) {
 
 // EventWatcher reads a stream of events, one JSON object per line.
 type EventWatcher struct {
-	body io.ReadCloser
-	sc   *bufio.Scanner
+	body   io.ReadCloser
+	sc     *bufio.Scanner
+	cursor int64
 }
 
 // WatchEvents streams the newest events matching q and then, with q.Follow,
@@ -449,8 +455,17 @@ func (c *Client) WatchEvents(ctx context.Context, q EventQuery) (*EventWatcher, 
 	}
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	return &EventWatcher{body: resp.Body, sc: sc}, nil
+	w := &EventWatcher{body: resp.Body, sc: sc}
+	if v := resp.Header.Get(EventCursorHeader); v != "" {
+		w.cursor, _ = strconv.ParseInt(v, 10, 64)
+	}
+	return w, nil
 }
+
+// Cursor is where a following stream is: the highest event ID it has
+// delivered, or that it started after. Resuming with After set to it
+// misses no event and repeats none.
+func (w *EventWatcher) Cursor() int64 { return w.cursor }
 
 // Next returns the next event; io.EOF at the end of a non-following stream.
 func (w *EventWatcher) Next() (Event, error) {
@@ -463,6 +478,7 @@ func (w *EventWatcher) Next() (Event, error) {
 		if err := json.Unmarshal(line, &ev); err != nil {
 			return Event{}, fmt.Errorf("decode event: %w", err)
 		}
+		w.cursor = max(w.cursor, ev.ID)
 		return ev, nil
 	}
 	if err := w.sc.Err(); err != nil {

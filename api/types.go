@@ -166,7 +166,12 @@ type EventQuery struct {
 	App      string
 	User     string
 	Decision string
-	Limit    int    // newest N; 0 is the daemon's default (20), or none at all when following
+	Limit    int // newest N; 0 is the daemon's default (20), or none at all when following
+	// After, when set, asks for every matching event with a larger ID
+	// (oldest first; Limit then caps them, 0 for no cap) instead of the
+	// newest N: how a follower resumes from its cursor.
+	After    int64
+	HasAfter bool
 	Follow   bool   // keep streaming new events
 	Format   string // export: "jsonl" or "csv"
 }

@@ -130,7 +130,9 @@ func newCmdEventsTail(f *Factory, runF func(*EventsTailOptions) error) *cobra.Co
 		Short: "Show the newest events, and follow new ones with -f",
 		Long: `Show the newest N events matching the filters, oldest first, one line per
 event. With -f, keep streaming new events as casd records them until
-interrupted (Ctrl-C ends it cleanly, exit status 0).
+interrupted (Ctrl-C ends it cleanly, exit status 0). If casd restarts or the
+stream breaks, -f says so on stderr, waits for casd to come back and carries
+on from the last event it showed: no event is missed or shown twice.
 
 With --json every event is one JSON object on its own line (NDJSON), written
 as soon as it arrives, for pipes and cron jobs.`,
@@ -173,7 +175,7 @@ func eventsTailRun(opts *EventsTailOptions) error {
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer func() { w.Close() }()
 	var print func(api.Event) error
 	if opts.JSON {
 		jl := newJSONLines(opts.IO.Out)
@@ -187,8 +189,17 @@ func eventsTailRun(opts *EventsTailOptions) error {
 		switch {
 		case err != nil && opts.Ctx.Err() != nil:
 			return nil // interrupted: a clean end
-		case errors.Is(err, io.EOF) && opts.Follow:
-			return errors.New("the event stream ended: casd stopped or closed it")
+		case err != nil && opts.Follow:
+			// casd restarted or the stream broke: like tail -F, wait for
+			// casd and carry on from the last event seen.
+			w.Close()
+			if w, err = reconnectEvents(opts, c, q, w.Cursor(), err); err != nil {
+				if opts.Ctx.Err() != nil {
+					return nil
+				}
+				return err
+			}
+			continue
 		case errors.Is(err, io.EOF):
 			return nil
 		case err != nil:
@@ -197,6 +208,47 @@ func eventsTailRun(opts *EventsTailOptions) error {
 		if err := print(ev); err != nil {
 			return err
 		}
+	}
+}
+
+// Reconnect waits, for `cas events tail -f`: the first retry is quick, then
+// they back off to reconnectMax.
+var (
+	reconnectFirst = 200 * time.Millisecond
+	reconnectMax   = 5 * time.Second
+)
+
+// reconnectEvents opens the event stream again after it ended with cause,
+// resuming after the event cursor, retrying until casd answers or the
+// command is interrupted. It says on stderr that it lost casd and when it is
+// back; casd refusing the query (a 4xx) ends the command.
+func reconnectEvents(opts *EventsTailOptions, c *api.Client, q api.EventQuery, cursor int64, cause error) (*api.EventWatcher, error) {
+	reason := "casd closed the event stream"
+	if !errors.Is(cause, io.EOF) {
+		reason = "lost the event stream: " + cause.Error()
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "cas: %s; reconnecting (resuming after event %d)\n", reason, cursor)
+	q.After, q.HasAfter = cursor, true
+	q.Limit = 0
+	wait := reconnectFirst
+	for {
+		t := time.NewTimer(wait)
+		select {
+		case <-opts.Ctx.Done():
+			t.Stop()
+			return nil, opts.Ctx.Err()
+		case <-t.C:
+		}
+		w, err := c.WatchEvents(opts.Ctx, q)
+		if err == nil {
+			fmt.Fprintf(opts.IO.ErrOut, "cas: reconnected to casd\n")
+			return w, nil
+		}
+		var apiErr *api.Error
+		if !api.IsUnreachable(err) && !(errors.As(err, &apiErr) && apiErr.Status >= 500) {
+			return nil, err // casd refuses the query itself: retrying won't help
+		}
+		wait = min(2*wait, reconnectMax)
 	}
 }
 

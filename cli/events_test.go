@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,16 +214,75 @@ func TestEventsTailFollowStreams(t *testing.T) {
 	}
 }
 
-func TestEventsTailFollowEndsWhenCasdStops(t *testing.T) {
+// TestEventsTailFollowResumes: when the stream breaks (casd restarts), -f
+// says so on stderr, reconnects and resumes after the last event it printed
+// (or the cursor the stream started after), so nothing is lost or repeated.
+func TestEventsTailFollowResumes(t *testing.T) {
+	defer func(f, m time.Duration) { reconnectFirst, reconnectMax = f, m }(reconnectFirst, reconnectMax)
+	reconnectFirst, reconnectMax = time.Millisecond, 10*time.Millisecond
 	fake := newFakeCasd(t)
-	serveEvents(fake, testEvents[:1]) // answers and closes the stream
-	r := run(t, fake.socket, "events", "tail", "-f")
-	wantCode(t, r, ExitError)
-	if want := "cas: the event stream ended: casd stopped or closed it\n"; r.Stderr != want {
+	var mu sync.Mutex
+	calls := 0
+	fake.mux.HandleFunc("GET /v0/events", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/x-ndjson")
+		enc := json.NewEncoder(w)
+		switch n {
+		case 1: // starts after event 0, sends event 1, then casd "stops"
+			w.Header().Set(api.EventCursorHeader, "0")
+			enc.Encode(testEvents[0])
+		case 2: // casd is back but refuses once: the client must retry
+			writeFakeJSON(w, http.StatusServiceUnavailable, api.Error{Message: "starting", Code: api.CodeUnavailable})
+		default:
+			w.Header().Set(api.EventCursorHeader, r.URL.Query().Get("after"))
+			w.WriteHeader(http.StatusOK)
+			enc.Encode(testEvents[1])
+			http.NewResponseController(w).Flush()
+			<-r.Context().Done()
+		}
+	})
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan result, 1)
+	go func() {
+		done <- runWith(t, ctx, fake.socket, func(ios *IOStreams) { ios.Out = pw }, "events", "tail", "-f", "--json")
+		pw.Close()
+	}()
+	lines := bufio.NewReader(pr)
+	for i := range 2 {
+		line, err := lines.ReadString('\n')
+		if err != nil {
+			t.Fatalf("line %d: %v", i, err)
+		}
+		var got api.Event
+		if err := json.Unmarshal([]byte(line), &got); err != nil || got.ID != testEvents[i].ID {
+			t.Fatalf("line %d = %q (%v), want event %d", i, line, err, testEvents[i].ID)
+		}
+	}
+	cancel()
+	go io.Copy(io.Discard, pr)
+	r := <-done
+	wantCode(t, r, ExitOK)
+	want := "cas: casd closed the event stream; reconnecting (resuming after event 1)\ncas: reconnected to casd\n"
+	if r.Stderr != want {
 		t.Errorf("stderr:\n%s", diff(r.Stderr, want))
 	}
-	if !strings.Contains(r.Stdout, "idp.add") {
-		t.Errorf("the event before the end was not printed:\n%s", r.Stdout)
+	reqs := fake.requests("GET", "/v0/events")
+	if len(reqs) != 3 {
+		t.Fatalf("%d requests, want 3", len(reqs))
+	}
+	for i, want := range []url.Values{
+		{"follow": {"1"}, "n": {"20"}},
+		{"follow": {"1"}, "after": {"1"}},
+		{"follow": {"1"}, "after": {"1"}},
+	} {
+		if q, _ := url.ParseQuery(reqs[i].RawQuery); !reflect.DeepEqual(q, want) {
+			t.Errorf("request %d query = %v, want %v", i+1, q, want)
+		}
 	}
 }
 

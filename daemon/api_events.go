@@ -23,6 +23,8 @@ var (
 const (
 	defaultTail = 20
 	maxTail     = 100000
+	// eventPage is how many events a resuming stream reads at a time.
+	eventPage = 1000
 )
 
 func toAPIEvent(e store.Event) api.Event {
@@ -72,6 +74,13 @@ func parseEventFilter(r *http.Request) (store.EventFilter, bool, error) {
 		}
 		f.Limit = v
 	}
+	if a := q.Get("after"); a != "" {
+		v, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || v < 0 {
+			return f, false, invalid("after: %q is not an event ID", a)
+		}
+		f.AfterID = v
+	}
 	follow := q.Get("follow") == "1" || q.Get("follow") == "true"
 	return f, follow, nil
 }
@@ -91,48 +100,84 @@ func matches(f store.EventFilter, e store.Event) bool {
 }
 
 // tailEvents streams the newest events matching the query, one JSON object
-// per line, and with follow=1 every new one as it is committed.
+// per line, and with follow=1 every new one as it is committed. With
+// after=ID it streams every matching event after that one instead of the
+// newest N: how a follower that lost its connection resumes without a gap
+// or a repeat. A following stream names, in its api.EventCursorHeader, the
+// newest event ID it started after.
 func (d *Daemon) tailEvents(w http.ResponseWriter, r *http.Request) error {
 	f, follow, err := parseEventFilter(r)
 	if err != nil {
 		return err
 	}
-	if r.URL.Query().Get("n") == "" {
+	after := f.AfterID > 0 || r.URL.Query().Get("after") != ""
+	if r.URL.Query().Get("n") == "" && !after {
 		f.Limit = defaultTail
 	}
-	f.Newest = true
 	var sub <-chan store.Event
 	var unsub func()
+	var last int64
 	if follow {
-		// Subscribe before the backfill query so no event falls between them.
+		// Subscribe before reading the newest ID and the backfill, so no
+		// event falls between them.
 		sub, unsub = d.events.Subscribe(4096)
 		defer func() { unsub() }()
-	}
-	var last int64
-	if f.Limit > 0 {
-		evs, err := d.db.Events(r.Context(), f)
+		evs, err := d.db.Events(r.Context(), store.EventFilter{Newest: true, Limit: 1})
 		if err != nil {
 			return err
 		}
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.WriteHeader(http.StatusOK)
-		enc := json.NewEncoder(w)
+		if len(evs) == 1 {
+			last = evs[0].ID
+		}
+		if after {
+			// Everything after the follower's cursor is streamed, from the
+			// backfill or live: the cursor cannot move back.
+			last = f.AfterID
+		}
+		w.Header().Set(api.EventCursorHeader, strconv.FormatInt(last, 10))
+	}
+	// The backfill: the newest N, or with after, everything after it,
+	// oldest first, a page at a time. The first page is read before the
+	// status is sent, so that a failure is still an error answer.
+	page := f
+	page.Newest = !after
+	remaining := f.Limit // with after: a cap, 0 for none
+	if after {
+		page.Limit = eventPage
+		if remaining > 0 {
+			page.Limit = min(remaining, eventPage)
+		}
+	}
+	var evs []store.Event
+	if page.Limit > 0 {
+		if evs, err = d.db.Events(r.Context(), page); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	enc := json.NewEncoder(w)
+	for {
 		for _, e := range evs {
 			enc.Encode(toAPIEvent(e))
-			last = e.ID
+			last = max(last, e.ID)
+			page.AfterID = e.ID
 		}
-	} else {
-		w.Header().Set("Content-Type", "application/x-ndjson")
-		w.WriteHeader(http.StatusOK)
+		if !after || len(evs) < page.Limit {
+			break
+		}
+		if remaining > 0 {
+			if remaining -= len(evs); remaining == 0 {
+				break
+			}
+			page.Limit = min(remaining, eventPage)
+		}
+		if evs, err = d.db.Events(r.Context(), page); err != nil {
+			return nil // the status is sent: the stream just ends
+		}
 	}
 	if !follow {
 		return nil
-	}
-	if last == 0 {
-		// Nothing was backfilled: follow from the newest committed event on.
-		if evs, err := d.db.Events(r.Context(), store.EventFilter{Newest: true, Limit: 1}); err == nil && len(evs) == 1 {
-			last = evs[0].ID
-		}
 	}
 	rc := http.NewResponseController(w)
 	rc.Flush()
