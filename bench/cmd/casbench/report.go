@@ -148,6 +148,12 @@ func render(o options, targets []target, res map[string]map[string]figures, memW
 	w("| casd downloads at least at nginx's throughput | casd / nginx = %.2f× (%.0f / %.0f MiB/s) | %s |\n", dl, casd("download").mibPerSec, res["download"]["nginx proxy_pass"].mibPerSec, yes(dl >= 1))
 	w("| casd's peak RSS during the download stays under 100 MiB | %.1f MiB %s | %s |\n", mib(memDL.peak), peakHow(memDL), yes(memDL.peak < 100<<20))
 	w("\ncasd's peak RSS during the page and JSON runs: %.1f MiB %s. casd's rewritten page is byte for byte nginx sub_filter's: %s.\n", mib(memWork.peak), peakHow(memWork), map[bool]string{true: "yes", false: "no"}[samePage])
+	// What the page goal can be on this machine: nginx proxy_pass forwards
+	// the page without rewriting it, so a proxy that rewrote for free at
+	// nginx's cost of forwarding would reach this ratio, and no more.
+	free := ratio(res["html"]["nginx proxy_pass"].reqPerSec, res["html"]["nginx + sub_filter"].reqPerSec)
+	w("Ceiling of the page goal on this machine: nginx proxy_pass, which forwards the page without rewriting it, serves %.2f× nginx + sub_filter (%.0f / %.0f req/s); casd, which rewrites it, serves %.2f× nginx proxy_pass.\n",
+		free, res["html"]["nginx proxy_pass"].reqPerSec, res["html"]["nginx + sub_filter"].reqPerSec, ratio(casd("html").reqPerSec, res["html"]["nginx proxy_pass"].reqPerSec))
 	w("Direct-to-app figures are the ceiling of this machine: wrk and the app share its 2 cores with the proxy under test.\n")
 	if len(cs) > 0 {
 		w("\nPer-request costs (perf stat over one more run each, `-perf %s`; proxy CPU is its task-clock, all threads; app CPU is the app's, in casbench; system calls and switches are the proxy's):\n\n", o.perf)
