@@ -333,6 +333,9 @@ func (d *Daemon) doReload() {
 		d.log.Error("reload: recompile policies", "err", err)
 	}
 	d.rebuildMapper() // session settings (inspection bound, X-Forwarded-For)
+	if n.Events.Retention != old.Events.Retention {
+		d.events.SetRetention(n.Events.Retention) // a shorter one prunes now
+	}
 	d.log.Info("reload: configuration changed", "changed", changed, "need_restart", restart)
 	d.systemEvent("reload", fmt.Sprintf("changed: %v; need restart: %v", changed, restart))
 }

@@ -37,8 +37,9 @@ type EventWriter struct {
 	mu     sync.RWMutex // held for reading while sending to queue
 	closed bool
 	queue  chan writeReq
-	done   chan struct{} // closed when run returns
-	err    error         // the last commit failure, reported by Close
+	retain chan time.Duration // SetRetention to run
+	done   chan struct{}      // closed when run returns
+	err    error              // the last commit failure, reported by Close
 
 	subMu      sync.Mutex
 	subs       map[*subscriber]struct{}
@@ -80,11 +81,12 @@ func NewEventWriter(db *DB, opts EventWriterOptions) *EventWriter {
 		opts.QueueSize = 16 * opts.MaxBatch
 	}
 	w := &EventWriter{
-		db:    db,
-		opts:  opts,
-		queue: make(chan writeReq, opts.QueueSize),
-		done:  make(chan struct{}),
-		subs:  map[*subscriber]struct{}{},
+		db:     db,
+		opts:   opts,
+		queue:  make(chan writeReq, opts.QueueSize),
+		retain: make(chan time.Duration),
+		done:   make(chan struct{}),
+		subs:   map[*subscriber]struct{}{},
 	}
 	go w.run()
 	return w
@@ -202,10 +204,10 @@ func (w *EventWriter) run() {
 		pruning pruneCycle
 	)
 	close(ready)
+	t := time.NewTicker(w.opts.PruneEvery)
+	defer t.Stop()
+	pruneC = t.C
 	if w.opts.Retention > 0 {
-		t := time.NewTicker(w.opts.PruneEvery)
-		defer t.Stop()
-		pruneC = t.C
 		pruning = w.startPrune()
 	}
 	timer := time.NewTimer(time.Hour)
@@ -231,10 +233,29 @@ func (w *EventWriter) run() {
 		case <-againC:
 			w.continuePrune(&pruning)
 		case <-pruneC:
-			if !pruning.more {
+			if w.opts.Retention > 0 && !pruning.more {
 				pruning = w.startPrune()
 			}
+		case d := <-w.retain:
+			shorter := d > 0 && (w.opts.Retention == 0 || d < w.opts.Retention)
+			w.opts.Retention = d
+			switch {
+			case shorter:
+				pruning = w.startPrune() // now, not at the next tick
+			case d == 0:
+				pruning.more = false
+			}
 		}
+	}
+}
+
+// SetRetention changes how long events are kept (0 keeps everything). A
+// shorter retention prunes at once; a longer one applies from the next
+// prune on.
+func (w *EventWriter) SetRetention(d time.Duration) {
+	select {
+	case w.retain <- d:
+	case <-w.done:
 	}
 }
 

@@ -213,6 +213,50 @@ func TestWriterRetention(t *testing.T) {
 	}
 }
 
+// TestWriterSetRetention: a shorter retention set on a running writer (a
+// configuration reload) prunes at once, without waiting for the next tick.
+func TestWriterSetRetention(t *testing.T) {
+	db, clock := newTestDB(t)
+	ctx := context.Background()
+	now := clock.Now()
+	if _, err := db.AppendEvents(ctx, []Event{
+		{Kind: KindSystem, Time: now.Add(-48 * time.Hour)},
+		{Kind: KindSystem, Time: now.Add(-25 * time.Hour)},
+		{Kind: KindSystem, Time: now.Add(-23 * time.Hour)},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	w := NewEventWriter(db, EventWriterOptions{Retention: 72 * time.Hour, PruneEvery: time.Hour})
+	defer w.Close(ctx)
+	count := func() int64 {
+		t.Helper()
+		// A synchronous append is committed after whatever the writer's
+		// goroutine was doing: the prune that SetRetention started.
+		if _, err := w.AppendSync(ctx, Event{Kind: KindSystem}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := db.Counts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n.Events
+	}
+	if n := count(); n != 4 {
+		t.Fatalf("%d events under 72h retention, want 4", n)
+	}
+	w.SetRetention(24 * time.Hour)
+	if n := count(); n != 3 {
+		t.Fatalf("%d events after shortening retention to 24h, want 3", n)
+	}
+	w.SetRetention(0) // keep everything: nothing more goes
+	w.SetRetention(30 * 24 * time.Hour)
+	if n := count(); n != 4 {
+		t.Fatalf("%d events after lengthening retention, want 4", n)
+	}
+	w.Close(ctx)
+	w.SetRetention(time.Hour) // after Close: returns, changes nothing
+}
+
 // TestWriterDurableAcrossKill runs a child process that acknowledges events
 // with AppendSync and keeps appending, kills it with SIGKILL, and checks that
 // every acknowledged event is in the reopened database.
