@@ -77,6 +77,12 @@ func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
 	if resp == nil {
 		return classifyRequestHeaders(req, p)
 	}
+	return classifyResponse(req, resp, p, nil)
+}
+
+// classifyResponse is Classify of an exchange with a response; rq, when
+// not nil, holds req's headers.
+func classifyResponse(req *http.Request, resp *http.Response, p AppPatterns, rq *requestHeader) Activity {
 	a := Activity{Kind: KindOther, Size: resp.ContentLength, MIME: mediaType(headerValue(resp.Header, "Content-Type"))}
 	if a.Size < 0 || headerValue(resp.Header, "Content-Encoding") != "" {
 		a.Size = -1
@@ -94,7 +100,7 @@ func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
 		a.Kind = KindDownload
 	case ok && a.MIME != "" && !renderable(a.MIME):
 		a.Kind = KindDownload
-	case ok && req.Method == http.MethodGet && isNavigation(req) && (a.MIME == "text/html" || a.MIME == "application/xhtml+xml"):
+	case ok && req.Method == http.MethodGet && (rq == nil && isNavigation(req) || rq != nil && rq.isNavigation()) && (a.MIME == "text/html" || a.MIME == "application/xhtml+xml"):
 		return Activity{Kind: KindView, Size: -1, MIME: a.MIME}
 	default:
 		return Activity{Kind: KindOther, Size: -1, MIME: a.MIME}
@@ -105,10 +111,16 @@ func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
 
 // isNavigation reports whether req is a top-level or frame navigation.
 func isNavigation(req *http.Request) bool {
-	if d := headerValue(req.Header, "Sec-Fetch-Dest"); d != "" {
-		return d == "document" || d == "iframe" || d == "frame"
+	return navigation(headerValue(req.Header, "Sec-Fetch-Dest"), headerValue(req.Header, "Accept"))
+}
+
+// navigation is isNavigation of a request with these Sec-Fetch-Dest and
+// Accept values.
+func navigation(secFetchDest, accept string) bool {
+	if secFetchDest != "" {
+		return secFetchDest == "document" || secFetchDest == "iframe" || secFetchDest == "frame"
 	}
-	return strings.Contains(headerValue(req.Header, "Accept"), "text/html")
+	return strings.Contains(accept, "text/html")
 }
 
 // renderable reports whether a browser shows a response of media type mt

@@ -4,6 +4,8 @@ import (
 	"net/http"
 	"net/textproto"
 	"strings"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // isHopByHop reports whether the canonical header name k is one of the
@@ -40,6 +42,57 @@ func removeConnectionListed(h http.Header) {
 			}
 		}
 	}
+}
+
+// connectionListed reports whether the Connection values conn list the
+// header named k: whether removeConnectionListed, on a header with these
+// Connection values, deletes k. It lets a walk over a header drop what
+// Connection lists as it goes, without a Del (and its canonicalisation)
+// per listed name.
+func connectionListed(conn []string, k string) bool {
+	for _, v := range conn {
+		for len(v) > 0 {
+			f := v
+			if i := strings.IndexByte(v, ','); i >= 0 {
+				f, v = v[:i], v[i+1:]
+			} else {
+				v = ""
+			}
+			if f = textproto.TrimString(f); f != "" && isCanonicalOf(k, f) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// isCanonicalOf reports whether k == textproto.CanonicalMIMEHeaderKey(f),
+// without building the canonical form: a name with a byte outside the
+// token characters is its own canonical form; any other has its first
+// letter and each letter after a '-' in upper case, the rest in lower.
+func isCanonicalOf(k, f string) bool {
+	if len(k) != len(f) {
+		return false
+	}
+	for i := 0; i < len(f); i++ {
+		if !httpguts.IsTokenRune(rune(f[i])) {
+			return k == f
+		}
+	}
+	upper := true
+	for i := 0; i < len(f); i++ {
+		c := f[i]
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != k[i] {
+			return false
+		}
+		upper = c == '-'
+	}
+	return true
 }
 
 // headerValue is h.Get(k) for a canonical k, without canonicalising it
@@ -125,6 +178,123 @@ func (r *Rewriter) RewriteRequestHeader(h http.Header, opts RequestOptions) {
 	}
 }
 
+// requestHeader is what forwardHeader learns of the request to the app
+// on its walk: the first values (or "") of the headers later steps read,
+// so that they need not look them up again.
+type requestHeader struct {
+	contentType     string
+	contentEncoding string
+	secFetchDest    string
+	accept          string
+}
+
+// isNavigation is isNavigation of the request with these headers.
+func (rq *requestHeader) isNavigation() bool {
+	return navigation(rq.secFetchDest, rq.accept)
+}
+
+// forwardHeader returns the header of the request to the app, made from
+// the client's header src in one walk over it: what RewriteRequestHeader
+// makes of a clone of src, with Accept-Encoding narrowed to the codings
+// the proxy decodes (acceptEncoding of src's, even when Connection lists
+// it, and none when none is left) and an empty User-Agent key, which
+// keeps the transport from adding Go's, when no User-Agent is left. Its
+// value slices are its own, in buf's spare capacity while they fit.
+func (r *Rewriter) forwardHeader(src http.Header, buf []string, opts RequestOptions) (http.Header, requestHeader) {
+	var rq requestHeader
+	if len(src) > cap(buf)-len(buf) {
+		buf = make([]string, 0, len(src)+4)
+	}
+	dst := make(http.Header, len(src)+1)
+	conn := src["Connection"]
+	var xff, ae, aeSlot []string
+	hasUA := false
+	for k, vv := range src {
+		if k == "Accept-Encoding" {
+			ae = vv // the client's, whatever becomes of it below
+		}
+		if isHopByHop(k) || len(conn) > 0 && connectionListed(conn, k) {
+			continue
+		}
+		if isForwarding(k) {
+			if k == "X-Forwarded-For" {
+				xff = vv
+			}
+			continue
+		}
+		if vv != nil {
+			i := len(buf)
+			buf = append(buf, vv...)
+			vv = buf[i:len(buf):len(buf)]
+		}
+		switch k {
+		case "Origin", "Referer":
+			if len(vv) > 0 && vv[0] != "" {
+				v := r.String(Request, vv[0])
+				if len(vv) == 1 {
+					vv[0] = v
+				} else {
+					vv = []string{v}
+				}
+			}
+		case "Cookie":
+			if opts.SessionCookie != "" && len(vv) > 0 {
+				var ok bool
+				if vv, ok = strippedCookies(vv, opts.SessionCookie); !ok {
+					continue
+				}
+			}
+		case "Accept-Encoding":
+			if len(vv) == 1 {
+				aeSlot = vv
+			}
+			continue // set below
+		case "User-Agent":
+			hasUA = true
+		case "Content-Type":
+			rq.contentType = first(vv)
+		case "Content-Encoding":
+			rq.contentEncoding = first(vv)
+		case "Sec-Fetch-Dest":
+			rq.secFetchDest = first(vv)
+		case "Accept":
+			rq.accept = first(vv)
+		}
+		dst[k] = vv
+	}
+	if v := acceptEncoding(ae); v != "" {
+		if aeSlot == nil {
+			aeSlot = []string{""}
+		}
+		aeSlot[0] = v
+		dst["Accept-Encoding"] = aeSlot
+	}
+	if !hasUA {
+		dst["User-Agent"] = nil
+	}
+	switch opts.ForwardedFor {
+	case ForwardedForAppend:
+		if prior := strings.Join(xff, ", "); opts.ClientIP != "" && prior != "" {
+			dst["X-Forwarded-For"] = []string{prior + ", " + opts.ClientIP}
+		} else if opts.ClientIP != "" {
+			dst["X-Forwarded-For"] = []string{opts.ClientIP}
+		}
+	case ForwardedForReplace:
+		if opts.ClientIP != "" {
+			dst["X-Forwarded-For"] = []string{opts.ClientIP}
+		}
+	}
+	return dst, rq
+}
+
+// first is the first of vals, or "".
+func first(vals []string) string {
+	if len(vals) > 0 {
+		return vals[0]
+	}
+	return ""
+}
+
 // isForwarding reports whether the canonical header name k is a
 // forwarding claim a client may make.
 func isForwarding(k string) bool {
@@ -143,17 +313,27 @@ func stripCookie(h http.Header, name string) {
 	if len(vals) == 0 {
 		return
 	}
+	if kept, ok := strippedCookies(vals, name); ok {
+		h["Cookie"] = kept
+	} else {
+		delete(h, "Cookie")
+	}
+}
+
+// strippedCookies is what stripCookie makes of the Cookie values vals
+// (at least one), written in place when it can be: ok is false when no
+// Cookie header is left.
+func strippedCookies(vals []string, name string) (kept []string, ok bool) {
 	if len(vals) == 1 {
-		if kept, ok := strippedInPlace(vals[0], name); ok {
-			if kept == "" {
-				delete(h, "Cookie")
-			} else {
-				vals[0] = kept
+		if v, ok := strippedInPlace(vals[0], name); ok {
+			if v == "" {
+				return nil, false
 			}
-			return
+			vals[0] = v
+			return vals, true
 		}
 	}
-	var kept []string
+	var pairs []string
 	for _, v := range vals {
 		for c := range strings.SplitSeq(v, ";") {
 			c = textproto.TrimString(c)
@@ -164,13 +344,13 @@ func stripCookie(h http.Header, name string) {
 			if textproto.TrimString(n) == name {
 				continue
 			}
-			kept = append(kept, c)
+			pairs = append(pairs, c)
 		}
 	}
-	delete(h, "Cookie")
-	if len(kept) > 0 {
-		h["Cookie"] = []string{strings.Join(kept, "; ")}
+	if len(pairs) == 0 {
+		return nil, false
 	}
+	return []string{strings.Join(pairs, "; ")}, true
 }
 
 // strippedInPlace returns what stripCookie makes of the one Cookie header

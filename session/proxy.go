@@ -248,6 +248,7 @@ type exchange struct {
 	app      string
 	upstream string
 	ev       Event
+	rq       requestHeader // of out
 }
 
 // ServeHTTP proxies one request to a proxied host.
@@ -336,7 +337,7 @@ func (p *Proxy) serve(x *exchange) error {
 		if done || err != nil {
 			return err
 		}
-	} else if RequestRewritable(headerValue(out.Header, "Content-Type")) && headerValue(out.Header, "Content-Encoding") == "" {
+	} else if RequestRewritable(x.rq.contentType) && x.rq.contentEncoding == "" {
 		if err := p.rewriteRequestBody(out); err != nil {
 			return err
 		}
@@ -349,7 +350,7 @@ func (p *Proxy) serve(x *exchange) error {
 	if act.Kind == KindUpload {
 		return p.respond(x, resp)
 	}
-	act = Classify(out, resp, pats)
+	act = classifyResponse(out, resp, pats, &x.rq)
 	switch act.Kind {
 	case KindView, KindDownload, KindExport:
 	default:
@@ -381,9 +382,6 @@ func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
 	o := new(upstreamRequest)
 	o.req = *r // a shallow copy with r's context, as r.WithContext(r.Context())
 	out := &o.req
-	// Every value slice is out's own: RewriteRequestHeader writes them in
-	// place.
-	out.Header = cloneHeader(r.Header, o.vals[:0])
 	o.url = *r.URL
 	u := &o.url
 	u.Scheme = p.cfg.UpstreamScheme
@@ -399,47 +397,10 @@ func (p *Proxy) outgoing(x *exchange) (*http.Request, error) {
 	if opts.ForwardedFor != ForwardedForDrop {
 		opts.ClientIP = p.clientIP(r) // only X-Forwarded-For needs it
 	}
-	p.cfg.Rewriter.RewriteRequestHeader(out.Header, opts)
+	// One walk over the client's header builds the app's.
+	out.Header, x.rq = p.cfg.Rewriter.forwardHeader(r.Header, o.vals[:0], opts)
 	p.addJarCookies(x, out)
-	// From the client's header: RemoveHopByHop may have removed it from
-	// out's (Connection: accept-encoding).
-	if ae := acceptEncoding(r.Header["Accept-Encoding"]); ae == "" {
-		delete(out.Header, "Accept-Encoding")
-	} else if vals := out.Header["Accept-Encoding"]; len(vals) == 1 {
-		vals[0] = ae
-	} else {
-		out.Header["Accept-Encoding"] = []string{ae}
-	}
-	if _, ok := out.Header["User-Agent"]; !ok {
-		out.Header["User-Agent"] = nil // do not let the transport add Go's
-	}
 	return out, nil
-}
-
-// cloneHeader is h.Clone() with the values kept in buf's spare capacity
-// when they fit there.
-func cloneHeader(h http.Header, buf []string) http.Header {
-	if h == nil {
-		return nil
-	}
-	n := 0
-	for _, vv := range h {
-		n += len(vv)
-	}
-	if n > cap(buf)-len(buf) {
-		buf = make([]string, 0, n)
-	}
-	h2 := make(http.Header, len(h))
-	for k, vv := range h {
-		if vv == nil {
-			h2[k] = nil
-			continue
-		}
-		i := len(buf)
-		buf = append(buf, vv...)
-		h2[k] = buf[i:len(buf):len(buf)]
-	}
-	return h2
 }
 
 // containsFold reports whether strings.ToLower(s) contains the lower-case

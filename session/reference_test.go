@@ -2,9 +2,11 @@ package session
 
 import (
 	"bytes"
+	"fmt"
 	"mime"
 	"net/http"
 	"net/textproto"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -148,6 +150,32 @@ func FuzzAcceptEncoding(f *testing.F) {
 	})
 }
 
+// cloneHeader is h.Clone() with the values kept in buf's spare capacity
+// when they fit there.
+func cloneHeader(h http.Header, buf []string) http.Header {
+	if h == nil {
+		return nil
+	}
+	n := 0
+	for _, vv := range h {
+		n += len(vv)
+	}
+	if n > cap(buf)-len(buf) {
+		buf = make([]string, 0, n)
+	}
+	h2 := make(http.Header, len(h))
+	for k, vv := range h {
+		if vv == nil {
+			h2[k] = nil
+			continue
+		}
+		i := len(buf)
+		buf = append(buf, vv...)
+		h2[k] = buf[i:len(buf):len(buf)]
+	}
+	return h2
+}
+
 func TestCloneHeader(t *testing.T) {
 	h := http.Header{"A": {"1", "2"}, "B": nil, "C": {}, "D": {"x"}}
 	for _, buf := range [][]string{nil, make([]string, 0, 2), make([]string, 0, 16)} {
@@ -191,6 +219,140 @@ func FuzzIndexRare(f *testing.F) {
 			if got, want := indexRare(s, sep, off), bytes.Index(s, sep); got != want {
 				t.Errorf("indexRare(%q, %q, %d) = %d, want %d", s, sep, off, got, want)
 			}
+		}
+	})
+}
+
+// refForwardHeader is what outgoing made of the client's header before
+// forwardHeader: a clone rewritten in place by RewriteRequestHeader, then
+// Accept-Encoding from the client's and an empty User-Agent if none.
+func refForwardHeader(r *Rewriter, src http.Header, opts RequestOptions) http.Header {
+	h := cloneHeader(src, make([]string, 0, 16)) // as outgoing gave it upstreamRequest.vals
+	r.RewriteRequestHeader(h, opts)
+	if ae := refAcceptEncoding(src["Accept-Encoding"]); ae == "" {
+		delete(h, "Accept-Encoding")
+	} else {
+		h["Accept-Encoding"] = []string{ae}
+	}
+	if _, ok := h["User-Agent"]; !ok {
+		h["User-Agent"] = nil
+	}
+	return h
+}
+
+// headerDump shows every key of h, in order, with its values, telling a
+// nil value slice from an empty one.
+func headerDump(h http.Header) string {
+	var b strings.Builder
+	for _, k := range slices.Sorted(func(yield func(string) bool) {
+		for k := range h {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		vv := h[k]
+		fmt.Fprintf(&b, "%q: nil=%v %q\n", k, vv == nil, vv)
+	}
+	return b.String()
+}
+
+// fuzzHeaderNames are the names fuzzHeader picks from: those the
+// rewriters treat specially, in canonical and other spellings, and one
+// they do not.
+var fuzzHeaderNames = []string{
+	"Connection", "Cookie", "Origin", "Referer", "X-Forwarded-For", "Accept-Encoding", "User-Agent",
+	"Content-Type", "Content-Encoding", "Sec-Fetch-Dest", "Accept", "Keep-Alive", "Te", "Upgrade",
+	"X-Real-Ip", "Forwarded", "accept-encoding", "X-Other", "Location", "Set-Cookie",
+	"Content-Security-Policy", "Content-Length", "Etag", "Strict-Transport-Security", "Link",
+	"Content-Disposition", "Digest", "Alt-Svc", "Refresh", "Transfer-Encoding", "Proxy-Connection", "X-Hop",
+}
+
+// fuzzHeader builds a header from fuzz input: bit 2i of mask includes
+// fuzzHeaderNames[i], and bit 2i+1 of more, with i's share of the values
+// vals gives (cut at "|"), a second value; an empty name value list is
+// nil or empty by the next bit.
+func fuzzHeader(mask, more uint64, vals string) http.Header {
+	vs := strings.Split(vals, "|")
+	h := http.Header{}
+	for i, k := range fuzzHeaderNames {
+		if mask&(1<<(i%64)) == 0 {
+			continue
+		}
+		v := vs[i%len(vs)]
+		switch (more >> ((2 * i) % 64)) & 3 {
+		case 0:
+			h[k] = []string{v}
+		case 1:
+			h[k] = []string{v, vs[(i+1)%len(vs)]}
+		case 2:
+			h[k] = nil
+		case 3:
+			h[k] = []string{}
+		}
+	}
+	return h
+}
+
+func FuzzForwardHeader(f *testing.F) {
+	f.Add(uint64(0xffffffff), uint64(0), "keep-alive, accept-encoding, X-Forwarded-For|__cas_session=tok; a=1|https://acme.my.salesforce.com.cas.example.net/x|gzip, deflate, br, zstd")
+	f.Add(uint64(0x5a5a5a5a), uint64(0x1234567), "cookie, referer, sec-fetch-dest|a=1|document|text/html")
+	f.Add(uint64(0xf0f0f0f0), uint64(0x7654321), "user-agent, content-type, origin|gzip|application/json|x")
+	f.Add(uint64(1<<6|1<<4), uint64(1<<12), "1.2.3.4|5.6.7.8")
+	rs := []*Rewriter{NewRewriter(mustMapper(f, ModeSuffix)), NewRewriter(mustMapper(f, ModeFlat))}
+	f.Fuzz(func(t *testing.T, mask, more uint64, vals string) {
+		for _, r := range rs {
+			for _, opts := range []RequestOptions{
+				{SessionCookie: "__cas_session"},
+				{SessionCookie: "__cas_session", ForwardedFor: ForwardedForAppend, ClientIP: "10.0.0.1"},
+				{ForwardedFor: ForwardedForReplace, ClientIP: "10.0.0.1"},
+				{ForwardedFor: ForwardedForAppend},
+			} {
+				src := fuzzHeader(mask, more, vals)
+				before := headerDump(src)
+				want := refForwardHeader(r, src, opts)
+				if headerDump(src) != before {
+					t.Fatal("the reference changed its input")
+				}
+				got, rq := r.forwardHeader(src, make([]string, 0, int(more%8)), opts)
+				if headerDump(src) != before {
+					t.Fatalf("forwardHeader changed its input:\n%s\nto\n%s", before, headerDump(src))
+				}
+				if g, w := headerDump(got), headerDump(want); g != w {
+					t.Fatalf("forwardHeader(%s, %+v):\n got %s\nwant %s", before, opts, g, w)
+				}
+				wantRQ := requestHeader{
+					contentType: headerValue(want, "Content-Type"), contentEncoding: headerValue(want, "Content-Encoding"),
+					secFetchDest: headerValue(want, "Sec-Fetch-Dest"), accept: headerValue(want, "Accept"),
+				}
+				if rq != wantRQ {
+					t.Fatalf("forwardHeader(%s) found %+v, want %+v", before, rq, wantRQ)
+				}
+				// The result's values are its own.
+				for _, vv := range got {
+					for i := range vv {
+						vv[i] = "changed"
+					}
+				}
+				if headerDump(src) != before {
+					t.Fatal("forwardHeader's values share the input's")
+				}
+			}
+		}
+	})
+}
+
+func FuzzIsCanonicalOf(f *testing.F) {
+	for _, s := range []string{"keep-alive", "Keep-Alive", "x-FORWARDED-for", "a b", "é", "", "-a-", "Content-Type", "content_type"} {
+		f.Add(s, textproto.CanonicalMIMEHeaderKey(s))
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, f, k string) {
+		if got, want := isCanonicalOf(k, f), textproto.CanonicalMIMEHeaderKey(f) == k; got != want {
+			t.Errorf("isCanonicalOf(%q, %q) = %v, want %v", k, f, got, want)
+		}
+		if c := textproto.CanonicalMIMEHeaderKey(f); !isCanonicalOf(c, f) {
+			t.Errorf("isCanonicalOf(%q, %q) = false", c, f)
 		}
 	})
 }
