@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"reflect"
 	"strings"
 	"sync"
@@ -32,12 +33,45 @@ type runLog struct {
 	reqs map[string][]seen
 }
 
-// seen is what a handler saw of a request.
+// seen is what a handler saw of a request: all of it that comes from
+// the client's bytes.
 type seen struct {
-	Method, Path, Host string
-	Header             http.Header
-	Body               string
-	BodyErr            bool
+	Method, RequestURI, Proto string
+	ProtoMajor, ProtoMinor    int
+	URL                       url.URL
+	Host                      string
+	Header                    http.Header
+	ContentLength             int64
+	TransferEncoding          []string
+	Close                     bool
+	// Trailer is the request's as the handler starts (the declared
+	// keys), ReadTrailer after it read the body.
+	Trailer, ReadTrailer http.Header
+	// Forms reports whether a form field is set (the server must not).
+	Forms   bool
+	Body    string
+	BodyErr string
+}
+
+// see records r; with body, it reads the body first.
+func see(r *http.Request, body bool) seen {
+	s := seen{
+		Method: r.Method, RequestURI: r.RequestURI, Proto: r.Proto,
+		ProtoMajor: r.ProtoMajor, ProtoMinor: r.ProtoMinor,
+		URL: *r.URL, Host: r.Host, Header: r.Header.Clone(),
+		ContentLength: r.ContentLength, TransferEncoding: r.TransferEncoding, Close: r.Close,
+		Trailer: r.Trailer.Clone(),
+		Forms:   r.Form != nil || r.PostForm != nil || r.MultipartForm != nil,
+	}
+	if body {
+		b, err := io.ReadAll(r.Body)
+		s.Body = string(b)
+		if err != nil {
+			s.BodyErr = err.Error()
+		}
+		s.ReadTrailer = r.Trailer.Clone()
+	}
+	return s
 }
 
 func (l *runLog) add(remote string, s seen) {
@@ -66,15 +100,11 @@ func recording(l *runLog, h http.Handler) http.Handler {
 			return
 		}
 		if h != nil {
-			l.add(r.RemoteAddr, seen{Method: r.Method, Path: r.URL.Path, Host: r.Host})
+			l.add(r.RemoteAddr, see(r, false))
 			h.ServeHTTP(w, r)
 			return
 		}
-		body, err := io.ReadAll(r.Body)
-		l.add(r.RemoteAddr, seen{
-			Method: r.Method, Path: r.URL.Path, Host: r.Host,
-			Header: r.Header.Clone(), Body: string(body), BodyErr: err != nil,
-		})
+		l.add(r.RemoteAddr, see(r, true))
 		io.WriteString(w, "ok")
 	})
 }
@@ -147,6 +177,7 @@ type outcome struct {
 	Ran      int   // handler runs
 	Statuses []int // responses read (final or interim)
 	Open     bool  // a probe request afterwards was answered
+	seen     []seen
 }
 
 // exchange sends raw to addr, reads n responses (to a request of method),
@@ -178,7 +209,8 @@ func exchange(t testing.TB, addr string, runs *runLog, raw, method string, n int
 		res, err := http.ReadResponse(br, nil)
 		o.Open = err == nil && res.StatusCode == 200
 	}
-	o.Ran = len(runs.take(c.LocalAddr().String()))
+	o.seen = runs.take(c.LocalAddr().String())
+	o.Ran = len(o.seen)
 	return o
 }
 
@@ -255,6 +287,52 @@ func TestParity(t *testing.T) {
 		{name: "connect", raw: "CONNECT a:443 HTTP/1.1\r\n\r\n", want: 200},
 		{name: "fragment in target", raw: "GET /#x HTTP/1.1\r\nHost: a\r\n\r\n", want: 200},
 		{name: "bad target", raw: "GET a%zz HTTP/1.1\r\nHost: a\r\n\r\n", want: 400},
+		{name: "escaped path and query", raw: "GET /a%2Fb/%7Ec?x=%zz&y=1+2 HTTP/1.1\r\nHost: a\r\n\r\n", want: 200},
+		{name: "bad escape in path", raw: "GET /a%zz HTTP/1.1\r\nHost: a\r\n\r\n", want: 400},
+		{name: "force query", raw: "GET /a? HTTP/1.1\r\nHost: a\r\n\r\n", want: 200},
+		{name: "double slash", raw: "GET //a/b HTTP/1.1\r\nHost: a\r\n\r\n", want: 200},
+		{name: "connect path", raw: "CONNECT /rpc HTTP/1.1\r\nHost: a\r\n\r\n", want: 200},
+		{name: "absolute-form with port and query", raw: "GET https://u@a:8443/x?q HTTP/1.1\r\nHost: b\r\n\r\n", want: 200},
+		{name: "lower-case keys", raw: "GET / HTTP/1.1\r\nhost: a\r\nsec-ch-ua: \"x\"\r\nx-WEIRD-case: 1\r\ncontent-length: 0\r\n\r\n", want: 200},
+		{name: "repeated fields", raw: "GET / HTTP/1.1\r\nHost: a\r\nAccept: a\r\nX: 1\r\naccept: b\r\nX: 2\r\nAccept: c\r\n\r\n", want: 200},
+		{name: "value spaces and tabs", raw: "GET / HTTP/1.1\r\nHost: a\r\nX:\t  a b\t \r\nY:\r\nZ:   \r\n\r\n", want: 200},
+		{name: "obs-fold spaces", raw: "GET / HTTP/1.1\r\nHost: a\r\nX:\r\n  b \r\n\t\r\n c\r\n\r\n", want: 200},
+		{name: "obs-fold first field", raw: "GET / HTTP/1.1\r\n\tHost: a\r\n\r\n", want: 400},
+		{name: "bare LF", raw: "GET / HTTP/1.1\nHost: a\nX: 1\n\n", want: 200},
+		{name: "bare CR line", raw: "GET / HTTP/1.1\r\nHost: a\r\n\r\r\n\r\n", want: 400},
+		{name: "obs-text value", raw: "GET / HTTP/1.1\r\nHost: a\r\nX: caf\xc3\xa9\x80\r\n\r\n", want: 200},
+		{name: "DEL in value", raw: "GET / HTTP/1.1\r\nHost: a\r\nX: a\x7f\r\n\r\n", want: 400},
+		{name: "empty name", raw: "GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n", want: 400},
+		{name: "no colon", raw: "GET / HTTP/1.1\r\nHost: a\r\nX\r\n\r\n", want: 400},
+		{name: "token punctuation name", raw: "GET / HTTP/1.1\r\nHost: a\r\nx!#$%&'*+-.^_`|~9: 1\r\n\r\n", want: 200},
+		{name: "pragma no-cache", raw: "GET / HTTP/1.1\r\nHost: a\r\nPragma: no-cache\r\n\r\n", want: 200},
+		{name: "pragma with cache-control", raw: "GET / HTTP/1.1\r\nHost: a\r\nPragma: no-cache\r\nCache-Control: max-age=1\r\n\r\n", want: 200},
+		{name: "connection close token", raw: "GET / HTTP/1.1\r\nHost: a\r\nConnection: foo, Close\r\n\r\n", want: 200},
+		{name: "space name then bad TE", raw: "POST / HTTP/1.1\r\nHost: a\r\nX y: 1\r\nTransfer-Encoding: gzip\r\n\r\n", want: 501},
+		{name: "space name on http/3.0", raw: "GET / HTTP/3.0\r\nHost: a\r\nX y: 1\r\n\r\n", want: 505},
+		{name: "bad TE on http/3.0", raw: "GET / HTTP/3.0\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", want: 501},
+		{name: "bad TE on http/0.9", raw: "GET / HTTP/0.9\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", want: 505},
+		{name: "bad TE on http/0.0", raw: "GET / HTTP/0.0\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", want: 501},
+		{name: "bad TE, two hosts", raw: "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\nTransfer-Encoding: gzip\r\n\r\n", want: 400},
+		{name: "bad TE, bad content-length", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\nTransfer-Encoding: gzip\r\n\r\n", want: 501},
+		{name: "chunked upper-case", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: CHUNKED\r\n\r\n3\r\nabc\r\n0\r\n\r\n", want: 200},
+		{name: "chunked on http/1.0", raw: "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\nabc", want: 200},
+		{name: "chunked, bad content-length", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: 400},
+		{name: "chunked with extension", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\n0\r\n\r\n", want: 200},
+		{name: "content-length spaces", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  3 \r\nContent-Length: 3\r\n\r\nabc", want: 200},
+		{name: "content-length leading zeros", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 003\r\n\r\nabc", want: 200},
+		{name: "empty content-length", raw: "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", want: 400},
+		{name: "content-length on GET", raw: "GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc" + get, n: 2, want: 200},
+		{name: "declared trailer", raw: "POST / HTTP/1.1\r\nHost: a\r\nTrailer: x-a, X-B,, \r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\n0\r\nX-A: 1\r\nx-c: 2\r\n\r\n" + get, n: 2, want: 200},
+		{name: "trailer without chunked", raw: "POST / HTTP/1.1\r\nHost: a\r\nTrailer: X-A\r\nContent-Length: 1\r\n\r\na", want: 200},
+		{name: "empty trailer declared", raw: "POST / HTTP/1.1\r\nHost: a\r\nTrailer: ,\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: 200},
+		{name: "forbidden trailer", raw: "POST / HTTP/1.1\r\nHost: a\r\nTrailer: content-length\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", want: 400},
+		{name: "bad trailer", raw: "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nX-A 1\r\n\r\n", want: 200},
+		{name: "head over two reads", raw: "GET / HTTP/1.1\r\nHost: a\r\nX-Pad: " + strings.Repeat("p", 3000) + "\r\nX-More: " + strings.Repeat("q", 2000) + "\r\n\r\n", want: 200},
+		{name: "method token", raw: "M-SEARCH * HTTP/1.1\r\nHost: a\r\n\r\n", want: 200},
+		{name: "empty request line", raw: "\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n", want: 400},
+		{name: "request line trailing space", raw: "GET / HTTP/1.1 \r\nHost: a\r\n\r\n", want: 400},
+		{name: "control byte in target", raw: "GET /\x01 HTTP/1.1\r\nHost: a\r\n\r\n", want: 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -267,6 +345,12 @@ func TestParity(t *testing.T) {
 			if fr.Ran > std.Ran {
 				t.Fatalf("front ran the handler %d times, net/http %d: front %+v, net/http %+v", fr.Ran, std.Ran, fr, std)
 			}
+			for i := range fr.seen {
+				if !reflect.DeepEqual(fr.seen[i], std.seen[i]) {
+					t.Errorf("request %d differs:\nfront    %+v\nnet/http %+v", i, fr.seen[i], std.seen[i])
+				}
+			}
+			fr.seen, std.seen = nil, nil
 			want := std
 			if tc.front != nil {
 				want = *tc.front
@@ -450,4 +534,12 @@ var parityCorpus = []string{
 	"GET http://a/x HTTP/1.1\r\nHost: a b\r\n\r\n",
 	"CONNECT a:443 HTTP/1.1\r\n\r\n",
 	"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n",
+	"GET /a%2Fb/%7Ec?x=%zz&y=1+2 HTTP/1.1\r\nhost: a\r\nsec-ch-ua: \"x\"\r\nAccept: a\r\naccept: b\r\n\r\n",
+	"GET / HTTP/1.1\r\nHost: a\r\nX:\r\n  b \r\n\t\r\n c\r\nPragma: no-cache\r\n\r\n",
+	"GET / HTTP/1.1\nHost: a\nX: caf\xc3\xa9\nConnection: foo, Close\n\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nTrailer: x-a, X-B\r\nTransfer-Encoding: chunked\r\n\r\n1;e\r\na\r\n0\r\nX-A: 1\r\nx-c: 2\r\n\r\n",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length:  3 \r\nContent-Length: 3\r\n\r\nabc",
+	"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\nConnection: keep-alive\r\n\r\nabc",
+	"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\nabc",
+	"CONNECT /rpc HTTP/1.1\r\nHost: a\r\n\r\nGET https://u@a:8443/x?q HTTP/1.1\r\nHost: b\r\n\r\n",
 }
