@@ -246,10 +246,20 @@ type onlyReader struct{ io.Reader }
 // and 304 responses, not for 206 (the bytes must match Content-Range),
 // only for a Rewritable type and a SupportedEncoding.
 func ShouldRewriteResponse(method string, resp *http.Response) bool {
-	if method == http.MethodHead || resp.StatusCode < 200 || resp.StatusCode == http.StatusPartialContent ||
-		resp.StatusCode == http.StatusNoContent || resp.StatusCode == http.StatusNotModified {
+	return shouldRewrite(method, resp.StatusCode, headerValue(resp.Header, "Content-Type"),
+		headerValue(resp.Header, "Content-Disposition"), resp.Header["Content-Encoding"])
+}
+
+// shouldRewrite is ShouldRewriteResponse of a response with this status,
+// Content-Type, Content-Disposition and Content-Encoding values.
+func shouldRewrite(method string, status int, contentType, disposition string, encoding []string) bool {
+	if method == http.MethodHead || status < 200 || status == http.StatusPartialContent ||
+		status == http.StatusNoContent || status == http.StatusNotModified {
 		return false
 	}
-	return Rewritable(headerValue(resp.Header, "Content-Type"), headerValue(resp.Header, "Content-Disposition")) &&
-		SupportedEncoding(headerValue(resp.Header, "Content-Encoding")) && len(resp.Header["Content-Encoding"]) <= 1
+	var enc string
+	if len(encoding) > 0 {
+		enc = encoding[0]
+	}
+	return Rewritable(contentType, disposition) && SupportedEncoding(enc) && len(encoding) <= 1
 }

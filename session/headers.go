@@ -401,17 +401,15 @@ func keptInPlace(v string, sep byte, joiner string, trim func(string) string, ke
 	return v[start:end], true
 }
 
-// urlHeaders carry URLs or origins that name app hosts in responses.
-var urlHeaders = []string{
-	"Location",
-	"Content-Location",
-	"Refresh",
-	"Link",
-	"Access-Control-Allow-Origin",
-	"Timing-Allow-Origin",
-	"Report-To",
-	"Reporting-Endpoints",
-	"Nel",
+// isURLHeader reports whether the canonical header name k carries URLs
+// or origins that name app hosts in responses.
+func isURLHeader(k string) bool {
+	switch k {
+	case "Location", "Content-Location", "Refresh", "Link", "Access-Control-Allow-Origin",
+		"Timing-Allow-Origin", "Report-To", "Reporting-Endpoints", "Nel":
+		return true
+	}
+	return false
 }
 
 // isDroppedResponseHeader reports whether k names an app policy that must
@@ -436,19 +434,31 @@ func isDroppedResponseHeader(k string) bool {
 // names removed. A Set-Cookie for sessionCookie (the
 // proxy's own cookie name) is dropped, so an app cannot overwrite it.
 func (r *Rewriter) RewriteResponseHeader(h http.Header, sessionCookie string) {
-	removeConnectionListed(h)
-	for k := range h {
-		if isHopByHop(k) || isDroppedResponseHeader(k) {
+	// One walk: what Connection lists goes as it is met.
+	conn := h["Connection"]
+	for k, vv := range h {
+		if isHopByHop(k) || isDroppedResponseHeader(k) || len(conn) > 0 && connectionListed(conn, k) {
 			delete(h, k)
+			continue
+		}
+		if vv, ok := r.responseValues(k, vv, sessionCookie); !ok {
+			delete(h, k)
+		} else if k == "Set-Cookie" {
+			h[k] = vv
 		}
 	}
-	for _, k := range urlHeaders {
-		vals := h[k]
-		for i, v := range vals {
-			vals[i] = r.String(Response, v)
+}
+
+// responseValues rewrites the values vals of the response header k, a
+// header RewriteResponseHeader keeps, in place: URLs, Set-Cookie and
+// Content-Security-Policy as it says. ok is false when no value of k is
+// left (every Set-Cookie dropped).
+func (r *Rewriter) responseValues(k string, vals []string, sessionCookie string) (_ []string, ok bool) {
+	switch k {
+	case "Set-Cookie":
+		if len(vals) == 0 {
+			break
 		}
-	}
-	if vals := h["Set-Cookie"]; len(vals) > 0 {
 		kept := vals[:0]
 		for _, v := range vals {
 			name, _, _ := strings.Cut(v, "=")
@@ -459,18 +469,78 @@ func (r *Rewriter) RewriteResponseHeader(h http.Header, sessionCookie string) {
 				kept = append(kept, v)
 			}
 		}
-		if len(kept) == 0 {
-			delete(h, "Set-Cookie")
-		} else {
-			h["Set-Cookie"] = kept
-		}
-	}
-	for _, k := range [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
-		vals := h[k]
+		return kept, len(kept) > 0
+	case "Content-Security-Policy", "Content-Security-Policy-Report-Only":
 		for i, v := range vals {
 			vals[i] = r.RewriteCSP(v)
 		}
+	default:
+		if isURLHeader(k) {
+			for i, v := range vals {
+				vals[i] = r.String(Response, v)
+			}
+		}
 	}
+	return vals, true
+}
+
+// responseHeader is what copyResponseHeader learns of the app's response
+// header: the values of what RewriteResponseHeader leaves that respond
+// reads afterwards.
+type responseHeader struct {
+	contentType     string
+	contentEncoding string
+	contentLength   []string
+}
+
+// copyResponseHeader copies what RewriteResponseHeader makes of src into
+// dst in one walk over src, whose values it rewrites in place but whose
+// keys it leaves. With rewritten (the body is rewritten) dst is left with
+// no Content-Length or digest (they describe the app's bytes) and a strong
+// Etag is weakened (the bytes changed but not the meaning: If-None-Match
+// compares weakly, so the app still answers 304 for its own tag).
+func (r *Rewriter) copyResponseHeader(dst, src http.Header, sessionCookie string, rewritten bool) responseHeader {
+	if rewritten && len(dst) > 0 {
+		// What dst had before (usually nothing) gets the same treatment.
+		for _, k := range [...]string{"Content-Length", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest"} {
+			delete(dst, k)
+		}
+		if et := headerValue(dst, "Etag"); et != "" && !strings.HasPrefix(et, "W/") {
+			dst["Etag"] = []string{"W/" + et}
+		}
+	}
+	var rh responseHeader
+	conn := src["Connection"]
+	for k, vv := range src {
+		if isHopByHop(k) || isDroppedResponseHeader(k) || len(conn) > 0 && connectionListed(conn, k) {
+			continue
+		}
+		var ok bool
+		if vv, ok = r.responseValues(k, vv, sessionCookie); !ok {
+			continue
+		}
+		switch k {
+		case "Content-Type":
+			rh.contentType = first(vv)
+		case "Content-Encoding":
+			rh.contentEncoding = first(vv)
+		case "Content-Length":
+			rh.contentLength = vv
+			if rewritten {
+				continue
+			}
+		case "Content-Md5", "Digest", "Content-Digest", "Repr-Digest":
+			if rewritten {
+				continue
+			}
+		case "Etag":
+			if et := first(vv); rewritten && et != "" && !strings.HasPrefix(et, "W/") {
+				vv = []string{"W/" + et}
+			}
+		}
+		dst[k] = vv
+	}
+	return rh
 }
 
 // RewriteSetCookie maps the Domain attribute of one Set-Cookie value and

@@ -505,13 +505,15 @@ func (p *Proxy) rewriteRequestBody(out *http.Request) error {
 
 // respond sends the app's response to the client, rewritten.
 func (p *Proxy) respond(x *exchange, resp *http.Response) error {
-	rewrite := ShouldRewriteResponse(x.r.Method, resp) && resp.ContentLength != 0
-	if rewrite && headerValue(resp.Header, "Content-Encoding") != "" {
+	encoding := resp.Header["Content-Encoding"]
+	rewrite := resp.ContentLength != 0 && shouldRewrite(x.r.Method, resp.StatusCode,
+		headerValue(resp.Header, "Content-Type"), headerValue(resp.Header, "Content-Disposition"), encoding)
+	if rewrite && first(encoding) != "" {
 		// An empty body, or one that is not gzip although it says so,
 		// passes as it is rather than failing in the decoder.
 		br := bufio.NewReader(resp.Body)
 		head, _ := br.Peek(2)
-		enc := strings.ToLower(strings.TrimSpace(headerValue(resp.Header, "Content-Encoding")))
+		enc := strings.ToLower(strings.TrimSpace(first(encoding)))
 		if len(head) == 0 || (enc == "gzip" || enc == "x-gzip") && (len(head) < 2 || head[0] != 0x1f || head[1] != 0x8b) {
 			rewrite = false
 		}
@@ -521,11 +523,7 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 		}{br, resp.Body}
 	}
 	p.keepJarCookies(x, resp)
-	p.cfg.Rewriter.RewriteResponseHeader(resp.Header, p.cfg.SessionCookie)
-	h := x.w.Header()
-	for k, v := range resp.Header {
-		h[k] = v
-	}
+	rh := p.cfg.Rewriter.copyResponseHeader(x.w.Header(), resp.Header, p.cfg.SessionCookie, rewrite)
 	if x.ev.Activity.Kind != "" {
 		x.ev.Status = resp.StatusCode
 		if x.ev.Action == "" {
@@ -534,26 +532,17 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 		p.record(x)
 	}
 	if rewrite {
-		for _, k := range [...]string{"Content-Length", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest"} {
-			delete(h, k)
-		}
-		// The bytes changed but not the meaning: a weak tag keeps
-		// revalidation (If-None-Match compares weakly, so the app still
-		// answers 304 for its own tag).
-		if et := headerValue(h, "Etag"); et != "" && !strings.HasPrefix(et, "W/") {
-			h.Set("Etag", "W/"+et)
-		}
 		if resp.ContentLength > 0 && resp.ContentLength <= maxBufferedResponse {
-			return p.respondBuffered(x, resp)
+			return p.respondBuffered(x, resp, &rh)
 		}
 		x.w.WriteHeader(resp.StatusCode)
-		if _, err := p.cfg.Rewriter.RewriteBody(Response, headerValue(resp.Header, "Content-Encoding"), x.w, resp.Body); err != nil {
+		if _, err := p.cfg.Rewriter.RewriteBody(Response, rh.contentEncoding, x.w, resp.Body); err != nil {
 			return errSent{err}
 		}
 		return nil
 	}
 	x.w.WriteHeader(resp.StatusCode)
-	return p.copy(x.w, resp.Body, strings.HasPrefix(headerValue(resp.Header, "Content-Type"), "text/event-stream"))
+	return p.copy(x.w, resp.Body, strings.HasPrefix(rh.contentType, "text/event-stream"))
 }
 
 // copy streams body to w through a pooled buffer, flushing after each
@@ -809,7 +798,7 @@ func (p *Proxy) keepJarCookies(x *exchange, resp *http.Response) {
 
 // respondBuffered rewrites a small response in memory and sends it with
 // its Content-Length in one write.
-func (p *Proxy) respondBuffered(x *exchange, resp *http.Response) error {
+func (p *Proxy) respondBuffered(x *exchange, resp *http.Response, rh *responseHeader) error {
 	b := p.respBufs.Get().(*respBuf)
 	defer func() {
 		if cap(b.in) <= maxBufferedResponse && b.out.Cap() <= 4*maxBufferedResponse {
@@ -818,7 +807,7 @@ func (p *Proxy) respondBuffered(x *exchange, resp *http.Response) error {
 	}()
 	b.out.Reset()
 	// The app said how long its body is; read no more than that.
-	if enc := headerValue(resp.Header, "Content-Encoding"); enc == "" || enc == "identity" {
+	if enc := rh.contentEncoding; enc == "" || enc == "identity" {
 		// Nothing to decode: read it whole and rewrite it in one go, which
 		// gives what RewriteBody's stream gives.
 		in, err := readAtMost(resp.Body, b.in, resp.ContentLength)
@@ -831,14 +820,17 @@ func (p *Proxy) respondBuffered(x *exchange, resp *http.Response) error {
 		return err
 	}
 	h := x.w.Header()
-	cl := strconv.Itoa(b.out.Len())
-	if vals := resp.Header["Content-Length"]; len(vals) > 0 {
-		// The app's value, which respond took out of h, has a slice to
-		// spare.
-		vals[0] = cl
+	var num [20]byte
+	cl := strconv.AppendInt(num[:0], int64(b.out.Len()), 10)
+	if vals := rh.contentLength; len(vals) > 0 {
+		// The app's value, which respond left out of h, has a slice to
+		// spare, and the right string when the length did not change.
+		if vals[0] != string(cl) {
+			vals[0] = string(cl)
+		}
 		h["Content-Length"] = vals[:1:1]
 	} else {
-		h["Content-Length"] = []string{cl}
+		h["Content-Length"] = []string{string(cl)}
 	}
 	x.w.WriteHeader(resp.StatusCode)
 	if _, err := x.w.Write(b.out.Bytes()); err != nil {

@@ -356,3 +356,107 @@ func FuzzIsCanonicalOf(f *testing.F) {
 		}
 	})
 }
+
+// refURLHeaders and refRewriteResponseHeader are RewriteResponseHeader
+// before it became one walk.
+var refURLHeaders = []string{
+	"Location",
+	"Content-Location",
+	"Refresh",
+	"Link",
+	"Access-Control-Allow-Origin",
+	"Timing-Allow-Origin",
+	"Report-To",
+	"Reporting-Endpoints",
+	"Nel",
+}
+
+func refRewriteResponseHeader(r *Rewriter, h http.Header, sessionCookie string) {
+	removeConnectionListed(h)
+	for k := range h {
+		if isHopByHop(k) || isDroppedResponseHeader(k) {
+			delete(h, k)
+		}
+	}
+	for _, k := range refURLHeaders {
+		vals := h[k]
+		for i, v := range vals {
+			vals[i] = r.String(Response, v)
+		}
+	}
+	if vals := h["Set-Cookie"]; len(vals) > 0 {
+		kept := vals[:0]
+		for _, v := range vals {
+			name, _, _ := strings.Cut(v, "=")
+			if sessionCookie != "" && textproto.TrimString(name) == sessionCookie {
+				continue
+			}
+			if v = r.RewriteSetCookie(v); v != "" {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) == 0 {
+			delete(h, "Set-Cookie")
+		} else {
+			h["Set-Cookie"] = kept
+		}
+	}
+	for _, k := range [...]string{"Content-Security-Policy", "Content-Security-Policy-Report-Only"} {
+		vals := h[k]
+		for i, v := range vals {
+			vals[i] = r.RewriteCSP(v)
+		}
+	}
+}
+
+// refCopyResponseHeader is what respond did with the app's header before
+// copyResponseHeader: rewrite it in place, copy it all into dst, then with
+// rewritten drop the length and digests and weaken a strong Etag.
+func refCopyResponseHeader(r *Rewriter, dst, src http.Header, sessionCookie string, rewritten bool) responseHeader {
+	refRewriteResponseHeader(r, src, sessionCookie)
+	for k, v := range src {
+		dst[k] = v
+	}
+	if rewritten {
+		for _, k := range [...]string{"Content-Length", "Content-Md5", "Digest", "Content-Digest", "Repr-Digest"} {
+			delete(dst, k)
+		}
+		if et := headerValue(dst, "Etag"); et != "" && !strings.HasPrefix(et, "W/") {
+			dst.Set("Etag", "W/"+et)
+		}
+	}
+	return responseHeader{contentType: headerValue(src, "Content-Type"), contentEncoding: headerValue(src, "Content-Encoding"), contentLength: src["Content-Length"]}
+}
+
+func FuzzResponseHeader(f *testing.F) {
+	f.Add(uint64(0xffffffff), uint64(0), uint64(0), "keep-alive, Location, content-length|https://acme.my.salesforce.com/x|sid=1; Domain=.force.com|\"e1\"")
+	f.Add(uint64(0x5a5a5a5a), uint64(0x1234567), uint64(1<<22), "etag, set-cookie|W/\"x\"|__cas_session=evil|default-src https://*.force.com")
+	f.Add(uint64(0xf0f0f0f0), uint64(0x7654321), uint64(0xffff), "a=1; Domain=example.org|text/event-stream|gzip|1000")
+	rs := []*Rewriter{NewRewriter(mustMapper(f, ModeSuffix)), NewRewriter(mustMapper(f, ModeFlat))}
+	f.Fuzz(func(t *testing.T, mask, more, beforeMask uint64, vals string) {
+		for _, r := range rs {
+			// In place.
+			got, want := fuzzHeader(mask, more, vals), fuzzHeader(mask, more, vals)
+			r.RewriteResponseHeader(got, "__cas_session")
+			refRewriteResponseHeader(r, want, "__cas_session")
+			if g, w := headerDump(got), headerDump(want); g != w {
+				t.Fatalf("RewriteResponseHeader(%s):\n got %s\nwant %s", headerDump(fuzzHeader(mask, more, vals)), g, w)
+			}
+			// Into the response writer's header, empty or not.
+			for _, bm := range []uint64{0, beforeMask} {
+				for _, rewritten := range []bool{false, true} {
+					src, wsrc := fuzzHeader(mask, more, vals), fuzzHeader(mask, more, vals)
+					dst, wdst := fuzzHeader(bm, ^more, "before|W/\"b\"|\"b\""), fuzzHeader(bm, ^more, "before|W/\"b\"|\"b\"")
+					rh := r.copyResponseHeader(dst, src, "__cas_session", rewritten)
+					wrh := refCopyResponseHeader(r, wdst, wsrc, "__cas_session", rewritten)
+					if g, w := headerDump(dst), headerDump(wdst); g != w {
+						t.Fatalf("copyResponseHeader(%s, %s, %v):\n got %s\nwant %s", headerDump(fuzzHeader(bm, ^more, "before|W/\"b\"|\"b\"")), headerDump(fuzzHeader(mask, more, vals)), rewritten, g, w)
+					}
+					if rh.contentType != wrh.contentType || rh.contentEncoding != wrh.contentEncoding || !slices.Equal(rh.contentLength, wrh.contentLength) {
+						t.Fatalf("copyResponseHeader(%s) found %+v, want %+v", headerDump(fuzzHeader(mask, more, vals)), rh, wrh)
+					}
+				}
+			}
+		}
+	})
+}
