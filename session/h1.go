@@ -6,7 +6,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -70,7 +69,8 @@ func newH1Conn(conn net.Conn, key h1Key) *h1Conn {
 
 // RoundTrip sends req and returns the response; the body holds the
 // connection until it is read to the end (then the connection is reused)
-// or closed (then it is dropped).
+// or closed (then it is dropped, unless the rest of the body is already
+// buffered). A response without a body frees the connection at once.
 func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if headerValue(req.Header, "Upgrade") != "" || (req.URL.Scheme != "https" && req.URL.Scheme != "http") {
 		if t.Fallback == nil {
@@ -130,7 +130,7 @@ func (t *H1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, er
 	var resp *http.Response
 	for {
 		var err error
-		resp, err = http.ReadResponse(c.br, req)
+		resp, err = readResponse(c.br, req)
 		if err != nil {
 			stop()
 			if ctxErr := req.Context().Err(); ctxErr != nil {
@@ -142,59 +142,24 @@ func (t *H1Transport) exchange(c *h1Conn, req *http.Request) (*http.Response, er
 		if resp.StatusCode >= 200 || resp.StatusCode == http.StatusSwitchingProtocols {
 			break
 		}
-		resp.Body.Close()
 	}
-	reuse := !resp.Close && !req.Close
-	resp.Body = &h1Body{ReadCloser: resp.Body, t: t, c: c, reuse: reuse, stop: stop}
+	// After a 101 the connection speaks another protocol.
+	reuse := !resp.Close && !req.Close && resp.StatusCode != http.StatusSwitchingProtocols
+	if b, ok := resp.Body.(*h1Body); ok {
+		b.t, b.c, b.reuse, b.stop = t, c, reuse, stop
+		return resp, nil
+	}
+	// No body: the connection is free already.
+	if stop() && reuse {
+		t.put(c)
+	} else {
+		c.conn.Close()
+	}
 	return resp, nil
 }
 
 // noStop is the stop of a round trip whose context cannot end.
 func noStop() bool { return true }
-
-// h1Body returns its connection to the pool once read to the end.
-type h1Body struct {
-	io.ReadCloser
-	t     *H1Transport
-	c     *h1Conn
-	reuse bool
-	stop  func() bool
-	done  bool
-}
-
-func (b *h1Body) Read(p []byte) (int, error) {
-	if b.done {
-		return 0, io.EOF
-	}
-	n, err := b.ReadCloser.Read(p)
-	if errors.Is(err, io.EOF) {
-		b.finish(b.reuse)
-	} else if err != nil {
-		b.finish(false)
-	}
-	return n, err
-}
-
-func (b *h1Body) Close() error {
-	if !b.done {
-		// Not read to the end: the rest of the body is still on the wire.
-		b.finish(false)
-	}
-	return nil
-}
-
-func (b *h1Body) finish(reuse bool) {
-	b.done = true
-	if !b.stop() {
-		reuse = false // the context ended: the connection was closed
-	}
-	b.ReadCloser.Close()
-	if reuse {
-		b.t.put(b.c)
-	} else {
-		b.c.conn.Close()
-	}
-}
 
 // get returns an idle connection for key, or dials one.
 func (t *H1Transport) get(ctx context.Context, key h1Key, u *url.URL) (*h1Conn, bool, error) {
