@@ -207,3 +207,57 @@ func BenchmarkH1RoundTrip(b *testing.B) {
 		resp.Body.Close()
 	}
 }
+
+func TestH1CancelBeforeHead(t *testing.T) {
+	release := make(chan struct{})
+	srv, _ := h1Server(t, func(w http.ResponseWriter, r *http.Request) { <-release })
+	defer close(release)
+	tr := h1For(srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+"/", nil)
+	time.AfterFunc(20*time.Millisecond, cancel)
+	start := time.Now()
+	if resp, err := tr.RoundTrip(req); err != context.Canceled {
+		t.Fatalf("round trip cancelled while waiting for the head: %v, %v", resp, err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("cancel took %v", d)
+	}
+	// An ended context fails at once.
+	if _, err := tr.RoundTrip(req); err != context.Canceled {
+		t.Fatalf("round trip with an ended context: %v", err)
+	}
+}
+
+// TestH1ReuseAfterContextEnds checks that a context ending after its round
+// trip does not close the connection the next one uses.
+func TestH1ReuseAfterContextEnds(t *testing.T) {
+	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/empty" {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+		io.WriteString(w, "ok")
+	})
+	tr := h1For(srv)
+	for _, path := range []string{"/", "/empty", "/", "/empty"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL+path, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(resp.Body)
+		resp.Body.Close()
+		cancel()
+		time.Sleep(3 * cancelCheck)
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+	tr.wmu.Lock()
+	defer tr.wmu.Unlock()
+	if len(tr.watched) != 0 || tr.sweeping {
+		t.Fatalf("%d round trips still watched (sweeping %v)", len(tr.watched), tr.sweeping)
+	}
+}

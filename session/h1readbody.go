@@ -35,8 +35,7 @@ type h1Body struct {
 	// The round trip the body ends, when it came through H1Transport.
 	t     *H1Transport
 	c     *h1Conn
-	reuse bool        // the connection may carry another request after this body
-	stop  func() bool // unregisters the cancellation; false if it closed the connection
+	reuse bool // the connection may carry another request after this body
 }
 
 func newChunkedReader(br *bufio.Reader) io.Reader { return httputil.NewChunkedReader(br) }
@@ -94,7 +93,7 @@ func (b *h1Body) end(err error, complete bool) {
 		return
 	}
 	reuse := complete && b.reuse
-	if !b.stop() {
+	if !b.t.unwatch(b.c) {
 		reuse = false // the context ended and closed the connection
 	}
 	if reuse {
