@@ -13,6 +13,7 @@ import (
 	"github.com/cas-proxy/cas/catalog"
 	"github.com/cas-proxy/cas/pki"
 	"github.com/cas-proxy/cas/saml"
+	"github.com/cas-proxy/cas/session"
 	"github.com/cas-proxy/cas/store"
 )
 
@@ -55,6 +56,8 @@ type appRuntime struct {
 	download  []*regexp.Regexp
 	export    []*regexp.Regexp
 	upload    []*regexp.Regexp
+	// patterns is the three for the session proxy, prepared once.
+	patterns session.AppPatterns
 }
 
 // appTable maps app names to their runtime.
@@ -136,6 +139,7 @@ func buildAppRuntime(a *store.App, idp *store.IdP) (*appRuntime, error) {
 	if rt.upload, err = compilePatterns("upload_patterns", slices.Concat(rt.template.Upload, s.UploadPatterns)); err != nil {
 		return nil, err
 	}
+	rt.patterns = session.NewAppPatterns(rt.download, rt.export, rt.upload)
 	return rt, nil
 }
 

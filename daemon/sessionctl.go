@@ -120,7 +120,7 @@ func (d *Daemon) appPatterns(app string) session.AppPatterns {
 	if rt == nil {
 		return session.AppPatterns{}
 	}
-	return session.AppPatterns{Download: rt.download, Export: rt.export, Upload: rt.upload}
+	return rt.patterns
 }
 
 // serveProxied serves a proxied app host under the suffix.

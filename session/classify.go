@@ -9,7 +9,9 @@ import (
 	"net/http"
 	"path"
 	"regexp"
+	"regexp/syntax"
 	"strings"
+	"unicode/utf8"
 )
 
 // Kind is what a request does, as session policies see it.
@@ -44,15 +46,95 @@ type AppPatterns struct {
 	Download []*regexp.Regexp
 	Export   []*regexp.Regexp
 	Upload   []*regexp.Regexp
+	// download, export and upload are what NewAppPatterns found of
+	// each expression.
+	download, export, upload []literal
+}
+
+// literal is a string that every match of re contains, or "".
+type literal struct {
+	re  *regexp.Regexp
+	lit string
+}
+
+// NewAppPatterns returns the AppPatterns of these expressions with what
+// matching them needs worked out once: for each, a literal that every
+// match contains, so that a request URI without it is not run through
+// the expression. Matching a URI against a pattern takes a pass of the
+// regexp engine otherwise, for every request that gets a successful
+// response. An AppPatterns made otherwise matches the same, only slower.
+func NewAppPatterns(download, export, upload []*regexp.Regexp) AppPatterns {
+	return AppPatterns{
+		Download: download, Export: export, Upload: upload,
+		download: literalsOf(download), export: literalsOf(export), upload: literalsOf(upload),
+	}
+}
+
+func literalsOf(res []*regexp.Regexp) []literal {
+	lits := make([]literal, len(res))
+	for i, re := range res {
+		lits[i].re = re
+		if re == nil {
+			continue
+		}
+		// regexp.Compile's own parse; an expression compiled as POSIX
+		// that parses otherwise (or not at all) here gets no literal.
+		if e, err := syntax.Parse(re.String(), syntax.Perl); err == nil {
+			lits[i].lit = requiredLiteral(e)
+		}
+	}
+	return lits
+}
+
+// requiredLiteral returns a case-sensitive literal that every match of e
+// contains, the longest it finds, or "". It looks through concatenations,
+// captures and repetitions of at least one, and at nothing else (an
+// alternation's branches, optional parts). A literal with U+FFFD is none,
+// since that rune in a pattern matches an invalid byte in the text too.
+func requiredLiteral(e *syntax.Regexp) string {
+	switch e.Op {
+	case syntax.OpLiteral:
+		if e.Flags&syntax.FoldCase != 0 {
+			return ""
+		}
+		lit := string(e.Rune)
+		if strings.ContainsRune(lit, utf8.RuneError) {
+			return ""
+		}
+		return lit
+	case syntax.OpCapture, syntax.OpPlus:
+		return requiredLiteral(e.Sub[0])
+	case syntax.OpRepeat:
+		if e.Min >= 1 {
+			return requiredLiteral(e.Sub[0])
+		}
+	case syntax.OpConcat:
+		best := ""
+		for _, sub := range e.Sub {
+			if lit := requiredLiteral(sub); len(lit) > len(best) {
+				best = lit
+			}
+		}
+		return best
+	}
+	return ""
 }
 
 // maxPeek bounds how much of a multipart body ClassifyRequest reads to find
 // a file part: the form fields in front of it.
 const maxPeek = 64 << 10
 
-func matchAny(res []*regexp.Regexp, s string) bool {
-	for _, re := range res {
-		if re != nil && re.MatchString(s) {
+// matchAny reports whether s matches one of res, skipping those whose
+// literal (from lits, when they are res's) s does not contain.
+func matchAny(res []*regexp.Regexp, lits []literal, s string) bool {
+	for i, re := range res {
+		if re == nil {
+			continue
+		}
+		if i < len(lits) && lits[i].re == re && lits[i].lit != "" && !strings.Contains(s, lits[i].lit) {
+			continue
+		}
+		if re.MatchString(s) {
 			return true
 		}
 	}
@@ -94,9 +176,9 @@ func classifyResponse(req *http.Request, resp *http.Response, p AppPatterns, rq 
 		uri = req.URL.RequestURI()
 	}
 	switch {
-	case ok && matchAny(p.Export, uri):
+	case ok && matchAny(p.Export, p.export, uri):
 		a.Kind = KindExport
-	case ok && isAttachment(disp), ok && matchAny(p.Download, uri):
+	case ok && isAttachment(disp), ok && matchAny(p.Download, p.download, uri):
 		a.Kind = KindDownload
 	case ok && a.MIME != "" && !renderable(a.MIME):
 		a.Kind = KindDownload
@@ -191,7 +273,7 @@ func classifyRequestHeaders(req *http.Request, p AppPatterns) Activity {
 	}
 	ct := req.Header.Get("Content-Type")
 	mt := mediaType(ct)
-	if matchAny(p.Upload, req.URL.RequestURI()) {
+	if matchAny(p.Upload, p.upload, req.URL.RequestURI()) {
 		a := Activity{Kind: KindUpload, Size: req.ContentLength, MIME: mt, FileName: fileName(req.Header.Get("Content-Disposition"), req.URL.Path)}
 		if a.Size < 0 {
 			a.Size = -1
@@ -213,7 +295,7 @@ func classifyRequestHeaders(req *http.Request, p AppPatterns) Activity {
 // The error is for a body that fails to read; the request is then unusable.
 func ClassifyRequest(req *http.Request, p AppPatterns) (Activity, error) {
 	a := classifyRequestHeaders(req, p)
-	if a.Kind != KindUpload || matchAny(p.Upload, req.URL.RequestURI()) || req.Body == nil || req.Body == http.NoBody {
+	if a.Kind != KindUpload || matchAny(p.Upload, p.upload, req.URL.RequestURI()) || req.Body == nil || req.Body == http.NoBody {
 		return a, nil
 	}
 	// Multipart without a pattern match: look for a file part.

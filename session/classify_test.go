@@ -12,8 +12,14 @@ import (
 )
 
 // salesforcePatterns are the patterns the catalog's salesforce template is
-// expected to carry.
+// expected to carry, prepared as the daemon prepares them.
 func salesforcePatterns() AppPatterns {
+	p := plainSalesforcePatterns()
+	return NewAppPatterns(p.Download, p.Export, p.Upload)
+}
+
+// plainSalesforcePatterns are salesforcePatterns without NewAppPatterns.
+func plainSalesforcePatterns() AppPatterns {
 	return AppPatterns{
 		Download: []*regexp.Regexp{
 			regexp.MustCompile(`^/sfc/servlet\.shepherd/version/download/`),
@@ -86,6 +92,9 @@ func TestClassify(t *testing.T) {
 			}
 			if got := Classify(req, resp, salesforcePatterns()); got != tt.want {
 				t.Errorf("got %+v, want %+v", got, tt.want)
+			}
+			if got := Classify(req, resp, plainSalesforcePatterns()); got != tt.want {
+				t.Errorf("without NewAppPatterns: got %+v, want %+v", got, tt.want)
 			}
 		})
 	}
@@ -161,5 +170,24 @@ func TestClassifyRequest(t *testing.T) {
 	got, err := ClassifyRequest(req, salesforcePatterns())
 	if err != nil || got != (Activity{Kind: KindUpload, FileName: "x.bin", Size: 3, MIME: "application/octet-stream"}) {
 		t.Errorf("pattern upload: got %+v, %v", got, err)
+	}
+}
+
+func TestRequiredLiteral(t *testing.T) {
+	tests := []struct{ pat, want string }{
+		{`^[^?]*/sfc/servlet\.shepherd/(version|document)/download/`, "/sfc/servlet.shepherd/"},
+		{`^[^?]*\?(.*&)?export=1&(.*&)?xf=(csv|xls|xlsx)(&|$)`, "export=1&"},
+		{`[?&]isdtp=p1(&|$)`, "isdtp=p1"},
+		{`(?i)^/export`, ""},
+		{`a|bcd`, ""},
+		{`(?:abc)+x?`, "abc"},
+		{`(abc)*`, ""},
+		{`\x{fffd}abc`, ""},
+	}
+	for _, tt := range tests {
+		lits := literalsOf([]*regexp.Regexp{regexp.MustCompile(tt.pat)})
+		if got := lits[0].lit; got != tt.want {
+			t.Errorf("%s: literal %q, want %q", tt.pat, got, tt.want)
+		}
 	}
 }

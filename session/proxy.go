@@ -424,6 +424,12 @@ func containsFold(s, substr string) bool {
 // coding the client accepts.
 func acceptEncoding(vals []string) string {
 	if len(vals) == 1 {
+		switch v := vals[0]; v {
+		case "gzip, deflate, br, zstd": // today's browsers
+			return "gzip, deflate, br"
+		case "gzip, deflate, br", "gzip, deflate", "gzip":
+			return v
+		}
 		if s, ok := acceptEncodingInPlace(vals[0]); ok {
 			return s
 		}

@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/textproto"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -457,6 +458,29 @@ func FuzzResponseHeader(f *testing.F) {
 					}
 				}
 			}
+		}
+	})
+}
+
+func FuzzMatchAny(f *testing.F) {
+	for _, pat := range []string{
+		`^[^?]*/sfc/servlet\.shepherd/(version|document)/download/`,
+		`^[^?]*\?(.*&)?export=1&(.*&)?xf=(csv|xls|xlsx)(&|$)`,
+		`^[^?]*\?(.*&)?xf=(csv|xls|xlsx)&(.*&)?export=1(&|$)`,
+		`[?&]export=1(&|$)`, `(?i)Export=1`, `(ab){2,}c`, `x*abc?`, `\x{fffd}`, `a|bcd`, `(?:abc)+`,
+	} {
+		f.Add(pat, "/00O5e000008xyz?export=1&enc=UTF-8&xf=csv")
+		f.Add(pat, "/sfc/servlet.shepherd/version/download/068xx?a=b")
+		f.Add(pat, "/aura?r=12\xff")
+	}
+	f.Fuzz(func(t *testing.T, pat, s string) {
+		re, err := regexp.Compile(pat)
+		if err != nil {
+			return
+		}
+		res := []*regexp.Regexp{re}
+		if got, want := matchAny(res, literalsOf(res), s), re.MatchString(s); got != want {
+			t.Errorf("%q (literal %q) on %q: matchAny %v, MatchString %v", pat, literalsOf(res)[0].lit, s, got, want)
 		}
 	})
 }
