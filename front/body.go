@@ -33,6 +33,9 @@ func (b *requestBody) Read(p []byte) (int, error) {
 	if b.closed {
 		return 0, http.ErrBodyReadAfterClose
 	}
+	if !b.w.ownDeadline {
+		b.w.c.clearReadDeadline()
+	}
 	if b.wantContinue {
 		b.wantContinue = false
 		if !b.w.committed {

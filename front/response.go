@@ -35,6 +35,9 @@ type response struct {
 	closeAfter  bool
 	noBody      bool // the status or method has no body
 	handlerDone bool
+	// ownDeadline is set when the handler set the read deadline, which
+	// the server then leaves alone.
+	ownDeadline bool
 
 	contentLength int64 // declared by the handler, -1 if none
 	written       int64 // body bytes accepted from the handler
@@ -145,8 +148,7 @@ func (w *response) ReadFrom(r io.Reader) (int64, error) {
 func (w *response) writeBody(p []byte) error {
 	bw := w.c.bw
 	if w.chunked {
-		var hex [16]byte
-		bw.Write(strconv.AppendInt(hex[:0], int64(len(p)), 16))
+		writeInt(bw, int64(len(p)), 16)
 		bw.WriteString("\r\n")
 		bw.Write(p)
 		_, err := bw.WriteString("\r\n")
@@ -215,9 +217,8 @@ func (w *response) commit(next []byte) {
 	writeStatusLine(bw, req.ProtoAtLeast(1, 1), code)
 	writeHeaders(bw, h, skip)
 	if length >= 0 {
-		var b [20]byte
 		bw.WriteString("Content-Length: ")
-		bw.Write(strconv.AppendInt(b[:0], length, 10))
+		writeInt(bw, length, 10)
 		bw.WriteString("\r\n")
 	}
 	if w.chunked {
@@ -323,6 +324,9 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err := c.bw.Flush(); err != nil {
 		return nil, nil, err
 	}
+	if !w.ownDeadline {
+		c.clearReadDeadline()
+	}
 	c.hijacked = true
 	c.srv.track(c, false)
 	// Hand over the buffers and the bare connection: the head limit is
@@ -333,7 +337,10 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // SetReadDeadline and SetWriteDeadline serve http.ResponseController.
-func (w *response) SetReadDeadline(t time.Time) error  { return w.c.nc.SetReadDeadline(t) }
+func (w *response) SetReadDeadline(t time.Time) error {
+	w.ownDeadline = true
+	return w.c.setReadDeadlineAt(t)
+}
 func (w *response) SetWriteDeadline(t time.Time) error { return w.c.nc.SetWriteDeadline(t) }
 
 func bodyAllowed(code int) bool {
@@ -352,8 +359,7 @@ func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 	} else {
 		bw.WriteString("HTTP/1.0 ")
 	}
-	var b [3]byte
-	bw.Write(strconv.AppendInt(b[:0], int64(code), 10))
+	writeInt(bw, int64(code), 10)
 	bw.WriteByte(' ')
 	text := http.StatusText(code)
 	if text == "" {
@@ -361,6 +367,12 @@ func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 	}
 	bw.WriteString(text)
 	bw.WriteString("\r\n")
+}
+
+// writeInt writes n in base into bw's buffer (a number in a local array
+// would escape through bw.Write to the heap).
+func writeInt(bw *bufio.Writer, n int64, base int) {
+	bw.Write(strconv.AppendInt(bw.AvailableBuffer(), n, base))
 }
 
 // What writeHeaders leaves out of a head.

@@ -51,7 +51,8 @@ type Server struct {
 	// the end of its head (slow clients are cut off), and the reading of
 	// what the handler left of a request body (to keep the connection).
 	ReadHeaderTimeout time.Duration
-	// IdleTimeout bounds the wait for the next request on a connection.
+	// IdleTimeout bounds the wait for the next request on a connection;
+	// the wait may end up to 1/64 of it early (armIdle).
 	IdleTimeout time.Duration
 	// MaxHeaderBytes bounds a request's head; beyond it the answer is 431.
 	MaxHeaderBytes int
@@ -113,6 +114,10 @@ type conn struct {
 	// head and fields are the request parser's buffers, reused.
 	head   []byte
 	fields []field
+	// rdl is the read deadline set on the connection (zero: none);
+	// rdlIdle says it is the idle timeout's (armIdle).
+	rdl     time.Time
+	rdlIdle bool
 }
 
 func (c *conn) pendBuf() []byte {
@@ -211,13 +216,17 @@ func (c *conn) serve() {
 	}
 	lastPOST := false
 	for first := true; ; first = false {
-		// Wait for the next request's first byte under the idle timeout,
-		// then allow ReadHeaderTimeout for its head.
-		if !first && c.br.Buffered() == 0 {
-			c.setReadDeadline(s.IdleTimeout)
-		}
-		if first && s.ReadHeaderTimeout > 0 {
-			c.setReadDeadline(s.ReadHeaderTimeout)
+		// Wait for the next request's first byte under the idle timeout
+		// (a new connection's under ReadHeaderTimeout); the rest of its
+		// head, unless it came with that byte, is read under
+		// ReadHeaderTimeout (readHead). The deadline left is lifted when
+		// the handler reads (requestBody.Read, Hijack).
+		if first {
+			if s.ReadHeaderTimeout > 0 {
+				c.setReadDeadline(s.ReadHeaderTimeout)
+			}
+		} else if c.br.Buffered() == 0 {
+			c.armIdle()
 		}
 		if _, err := c.br.Peek(1); err != nil {
 			return
@@ -230,6 +239,9 @@ func (c *conn) serve() {
 		if lastPOST {
 			// As net/http (RFC 9112, section 2.2): old clients end a
 			// POST body with a CRLF they did not count.
+			if !first && c.br.Buffered() < 4 {
+				c.setReadDeadline(s.ReadHeaderTimeout)
+			}
 			peek, _ := c.br.Peek(4)
 			c.br.Discard(leadingCRLF(peek))
 		}
@@ -242,7 +254,6 @@ func (c *conn) serve() {
 		}
 		lastPOST = req.Method == http.MethodPost
 		c.lr.n = -1
-		c.nc.SetReadDeadline(time.Time{})
 		keep := c.handle(req)
 		cancel()
 		if !keep {
@@ -263,12 +274,45 @@ func leadingCRLF(b []byte) int {
 	return n
 }
 
+// setReadDeadline sets the connection's read deadline d from now, or
+// none if d <= 0.
 func (c *conn) setReadDeadline(d time.Duration) {
+	var t time.Time
 	if d > 0 {
-		c.nc.SetReadDeadline(time.Now().Add(d))
-	} else {
-		c.nc.SetReadDeadline(time.Time{})
+		t = time.Now().Add(d)
 	}
+	c.setReadDeadlineAt(t)
+}
+
+func (c *conn) setReadDeadlineAt(t time.Time) error {
+	c.rdl, c.rdlIdle = t, false
+	return c.nc.SetReadDeadline(t)
+}
+
+// clearReadDeadline lifts the deadline the server left from reading a
+// head, before the handler reads from the connection.
+func (c *conn) clearReadDeadline() {
+	if !c.rdl.IsZero() {
+		c.setReadDeadlineAt(time.Time{})
+	}
+}
+
+// armIdle sets the idle timeout for the wait for the next request. Under
+// a steady flow of requests, the one set before is kept while it is less
+// than 1/64 of IdleTimeout short: a deadline costs a system's timer
+// update, and the wait may so end that much early.
+func (c *conn) armIdle() {
+	d := c.srv.IdleTimeout
+	if d <= 0 {
+		c.clearReadDeadline()
+		return
+	}
+	t := time.Now().Add(d)
+	if c.rdlIdle && t.Sub(c.rdl) < d/64 {
+		return
+	}
+	c.nc.SetReadDeadline(t)
+	c.rdl, c.rdlIdle = t, true
 }
 
 // statusError is a request refused with a status and a public reason.

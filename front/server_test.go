@@ -705,3 +705,52 @@ func TestClose(t *testing.T) {
 		t.Fatal("connections not closed")
 	}
 }
+
+// TestHandlerReadsAfterTimeouts checks the deadlines the server reads a
+// head under (ReadHeaderTimeout, IdleTimeout) are lifted before the
+// handler reads: a body that comes after them, or a hijacked connection
+// read after them, is still read.
+func TestHandlerReadsAfterTimeouts(t *testing.T) {
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hijack" {
+			time.Sleep(300 * time.Millisecond)
+			nc, rw, err := w.(http.Hijacker).Hijack()
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer nc.Close()
+			line, err := rw.ReadString('\n')
+			if err != nil {
+				t.Errorf("hijacked read: %v", err)
+				return
+			}
+			rw.WriteString("echo " + line)
+			rw.Flush()
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("reading the body: %v", err)
+		}
+		w.Write(body)
+	}, func(s *Server) {
+		s.ReadHeaderTimeout = 100 * time.Millisecond
+		s.IdleTimeout = 150 * time.Millisecond
+	})
+	cl := dial(t, addr)
+	for i := range 2 { // the first request under ReadHeaderTimeout, the second under IdleTimeout
+		cl.send("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\n")
+		time.Sleep(300 * time.Millisecond)
+		cl.send("hello")
+		if res, body := cl.read("POST"); res.StatusCode != 200 || body != "hello" {
+			t.Fatalf("request %d: %d %q", i, res.StatusCode, body)
+		}
+	}
+	cl.send("GET /hijack HTTP/1.1\r\nHost: a\r\n\r\n")
+	time.Sleep(400 * time.Millisecond)
+	cl.send("late\n")
+	if line, err := cl.br.ReadString('\n'); err != nil || line != "echo late\n" {
+		t.Fatalf("got %q, %v", line, err)
+	}
+}
