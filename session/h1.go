@@ -105,7 +105,7 @@ func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return resp, nil
 		}
 		c.conn.Close()
-		if !reused || attempt > 0 || !replayable(req) {
+		if !reused || attempt > 0 || !replayable(req) || req.Context().Err() != nil {
 			return nil, err
 		}
 		if req.GetBody != nil {

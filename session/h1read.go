@@ -21,7 +21,8 @@ const maxHeadBytes = 10 << 20
 // readResponse reads a response to req from br as http.ReadResponse does,
 // with the same result (status, protocol, header with textproto's keys,
 // values and errors, framing, Close, Trailer once a chunked body is read,
-// the same bytes consumed), in far fewer allocations: the head is one
+// the same bytes consumed by a response and its body), in far fewer
+// allocations: the head is one
 // string that the status, protocol, most keys and the values are sliced
 // from, and the response, its body reader and the first header values
 // share one allocation. A body, when there is one, is an *h1Body; the
@@ -29,8 +30,10 @@ const maxHeadBytes = 10 << 20
 //
 // Where it differs, it errs rather than answer differently: a head longer
 // than maxHeadBytes, and an empty Content-Length under
-// GODEBUG=httplaxcontentlength=1, are errors here. An invalid header line
-// is reported once the whole head has arrived, not as soon as it is read.
+// GODEBUG=httplaxcontentlength=1, are errors here. And it reports an
+// invalid header line once the whole head has arrived, not as soon as the
+// line has (a bad status line, or a first header line that starts with a
+// space, it reports at once).
 func readResponse(br *bufio.Reader, req *http.Request) (*http.Response, error) {
 	head, err := readHead(br)
 	if err != nil {
@@ -224,11 +227,13 @@ func parseHead(head string, resp *http.Response, vals []string) error {
 				return fmt.Errorf("malformed MIME header line: %q", kv)
 			}
 		}
-		value := strings.TrimLeft(v, " \t")
+		for len(v) > 0 && (v[0] == ' ' || v[0] == '\t') {
+			v = v[1:]
+		}
 		if vv := h[key]; vv != nil || len(vals) == 0 {
-			h[key] = append(vv, value)
+			h[key] = append(vv, v)
 		} else {
-			vals[0] = value
+			vals[0] = v
 			h[key], vals = vals[:1:1], vals[1:]
 		}
 	}
