@@ -373,6 +373,11 @@ func (c *conn) readRequest(ctx context.Context, deadline bool) (*http.Request, e
 	if err != nil {
 		return nil, err
 	}
+	if len(fields) > 8 {
+		// Sized at once, not grown from the one group NewRequest's
+		// starts with.
+		req.Header = make(http.Header, len(fields))
+	}
 	hosts := fillHeader(req.Header, s, fields)
 	if err := frame(req, hosts, c.br); err != nil {
 		return nil, err

@@ -81,7 +81,7 @@ func (w *response) WriteHeader(code int) {
 		return
 	}
 	w.status = code
-	if cl := w.header.Get("Content-Length"); cl != "" {
+	if cl := headerGet(w.header, "Content-Length"); cl != "" {
 		if n, err := strconv.ParseInt(cl, 10, 64); err == nil && n >= 0 {
 			w.contentLength = n
 		} else {
@@ -202,11 +202,11 @@ func (w *response) commit(next []byte) {
 		w.closeAfter = true // HTTP/1.0: the body ends with the connection
 	}
 	if bodyAllowed(code) {
-		if _, ok := h["Content-Type"]; !ok && h.Get("Content-Encoding") == "" {
+		if _, ok := h["Content-Type"]; !ok && headerGet(h, "Content-Encoding") == "" {
 			contentType = w.sniff(next)
 		}
 	}
-	if h.Get("Connection") == "close" || w.c.srv.closing.Load() {
+	if headerGet(h, "Connection") == "close" || w.c.srv.closing.Load() {
 		w.closeAfter = true
 	}
 	if w.closeAfter && code != http.StatusSwitchingProtocols {
@@ -367,6 +367,15 @@ func writeStatusLine(bw *bufio.Writer, is11 bool, code int) {
 	}
 	bw.WriteString(text)
 	bw.WriteString("\r\n")
+}
+
+// headerGet is h.Get for a key already canonical (without Get's
+// canonicalising it again).
+func headerGet(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
 }
 
 // writeInt writes n in base into bw's buffer (a number in a local array

@@ -363,7 +363,7 @@ func (c *conn) handle(req *http.Request) (keep bool) {
 	if body != nil {
 		body.w = w
 	}
-	if ex := req.Header.Get("Expect"); ex != "" {
+	if ex := headerGet(req.Header, "Expect"); ex != "" {
 		if !strings.EqualFold(ex, "100-continue") {
 			w.closeAfter = true
 			w.header.Set("Content-Type", "text/plain; charset=utf-8")
