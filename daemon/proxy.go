@@ -93,8 +93,12 @@ func (d *Daemon) proxyHandler() http.Handler {
 	portal := d.portalMux()
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		host := strings.ToLower(r.Host)
-		if h, _, err := net.SplitHostPort(host); err == nil {
-			host = h
+		// Without a colon SplitHostPort can only fail, and its error
+		// costs an allocation on every request to port 443.
+		if strings.IndexByte(host, ':') >= 0 {
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
 		}
 		host = strings.TrimSuffix(host, ".")
 		cfg := d.config()

@@ -554,14 +554,7 @@ func (se *sessionEvents) Record(ctx context.Context, e session.Event) {
 	case e.Activity.Kind == session.KindOther && views != "all":
 		return
 	}
-	details := map[string]any{"host": e.Host, "method": e.Method, "path": e.Path, "status": e.Status}
-	if e.Activity.MIME != "" {
-		details["mime"] = e.Activity.MIME
-	}
-	if len(e.Hits) > 0 {
-		details["hits"] = e.Hits
-	}
-	db, _ := json.Marshal(details)
+	db, _ := json.Marshal(activityDetails{Hits: e.Hits, Host: e.Host, Method: e.Method, MIME: e.Activity.MIME, Path: e.Path, Status: e.Status})
 	obj := e.Activity.FileName
 	if obj == "" {
 		obj = e.Path
@@ -579,6 +572,18 @@ func (se *sessionEvents) Record(ctx context.Context, e session.Event) {
 		ev.SourceIP, ev.UserAgent, ev.Device = s.IP, s.UserAgent, s.Device
 	}
 	d.events.Append(ev)
+}
+
+// activityDetails is an activity event's details. Its fields are in the
+// order of their names, so it encodes as the map of them it replaced did
+// (json sorts a map's keys), without the map.
+type activityDetails struct {
+	Hits   map[string]int `json:"hits,omitempty"`
+	Host   string         `json:"host"`
+	Method string         `json:"method"`
+	MIME   string         `json:"mime,omitempty"`
+	Path   string         `json:"path"`
+	Status int            `json:"status"`
 }
 
 // sessionBlockPage shows a blocked page view or form upload inside a
