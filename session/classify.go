@@ -159,17 +159,18 @@ func Classify(req *http.Request, resp *http.Response, p AppPatterns) Activity {
 	if resp == nil {
 		return classifyRequestHeaders(req, p)
 	}
-	return classifyResponse(req, resp, p, nil)
+	rt := readResponseTypes(resp.Header)
+	return classifyResponse(req, resp, p, nil, &rt)
 }
 
-// classifyResponse is Classify of an exchange with a response; rq, when
-// not nil, holds req's headers.
-func classifyResponse(req *http.Request, resp *http.Response, p AppPatterns, rq *requestHeader) Activity {
-	a := Activity{Kind: KindOther, Size: resp.ContentLength, MIME: mediaType(headerValue(resp.Header, "Content-Type"))}
-	if a.Size < 0 || headerValue(resp.Header, "Content-Encoding") != "" {
+// classifyResponse is Classify of an exchange with a response whose
+// headers rt holds; rq, when not nil, holds req's.
+func classifyResponse(req *http.Request, resp *http.Response, p AppPatterns, rq *requestHeader, rt *responseTypes) Activity {
+	a := Activity{Kind: KindOther, Size: resp.ContentLength, MIME: rt.mediaType}
+	if a.Size < 0 || first(rt.encoding) != "" {
 		a.Size = -1
 	}
-	disp := headerValue(resp.Header, "Content-Disposition")
+	disp := rt.disposition
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusNoContent && req.Method != http.MethodHead
 	var uri string // only a successful response needs it
 	if ok && len(p.Export)+len(p.Download) > 0 {

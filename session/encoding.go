@@ -49,6 +49,12 @@ func RequestRewritable(contentType string) bool {
 
 func rewritableType(contentType string, request bool) bool {
 	mt, ok := parseMediaType(contentType)
+	return rewritableMediaType(mt, ok, request)
+}
+
+// rewritableMediaType is rewritableType of a Content-Type that
+// parseMediaType read as mt, ok.
+func rewritableMediaType(mt string, ok, request bool) bool {
 	if !ok {
 		return false
 	}
@@ -246,20 +252,31 @@ type onlyReader struct{ io.Reader }
 // and 304 responses, not for 206 (the bytes must match Content-Range),
 // only for a Rewritable type and a SupportedEncoding.
 func ShouldRewriteResponse(method string, resp *http.Response) bool {
-	return shouldRewrite(method, resp.StatusCode, headerValue(resp.Header, "Content-Type"),
-		headerValue(resp.Header, "Content-Disposition"), resp.Header["Content-Encoding"])
+	rt := readResponseTypes(resp.Header)
+	return shouldRewrite(method, resp.StatusCode, &rt)
 }
 
-// shouldRewrite is ShouldRewriteResponse of a response with this status,
-// Content-Type, Content-Disposition and Content-Encoding values.
-func shouldRewrite(method string, status int, contentType, disposition string, encoding []string) bool {
+// shouldRewrite is ShouldRewriteResponse of a response with this status
+// and these headers.
+func shouldRewrite(method string, status int, rt *responseTypes) bool {
 	if method == http.MethodHead || status < 200 || status == http.StatusPartialContent ||
 		status == http.StatusNoContent || status == http.StatusNotModified {
 		return false
 	}
-	var enc string
-	if len(encoding) > 0 {
-		enc = encoding[0]
-	}
-	return Rewritable(contentType, disposition) && SupportedEncoding(enc) && len(encoding) <= 1
+	return !isAttachment(rt.disposition) && rewritableMediaType(rt.mediaType, rt.mediaOK, false) &&
+		SupportedEncoding(first(rt.encoding)) && len(rt.encoding) <= 1
+}
+
+// responseTypes is what classification and respond both read of an app's
+// response header, read once.
+type responseTypes struct {
+	disposition string
+	encoding    []string // Content-Encoding
+	mediaType   string   // parseMediaType of Content-Type
+	mediaOK     bool
+}
+
+func readResponseTypes(h http.Header) responseTypes {
+	mt, ok := parseMediaType(headerValue(h, "Content-Type"))
+	return responseTypes{disposition: headerValue(h, "Content-Disposition"), encoding: h["Content-Encoding"], mediaType: mt, mediaOK: ok}
 }

@@ -249,6 +249,19 @@ type exchange struct {
 	upstream string
 	ev       Event
 	rq       requestHeader // of out
+	// rt is what classification and respond read of typesOf's header.
+	rt      responseTypes
+	typesOf *http.Response
+}
+
+// responseTypes returns what classification and respond read of resp's
+// header, read once per response (enforce forgets it when it changes the
+// header).
+func (x *exchange) responseTypes(resp *http.Response) *responseTypes {
+	if x.typesOf != resp {
+		x.rt, x.typesOf = readResponseTypes(resp.Header), resp
+	}
+	return &x.rt
 }
 
 // ServeHTTP proxies one request to a proxied host.
@@ -350,7 +363,7 @@ func (p *Proxy) serve(x *exchange) error {
 	if act.Kind == KindUpload {
 		return p.respond(x, resp)
 	}
-	act = classifyResponse(out, resp, pats, &x.rq)
+	act = classifyResponse(out, resp, pats, &x.rq, x.responseTypes(resp))
 	switch act.Kind {
 	case KindView, KindDownload, KindExport:
 	default:
@@ -511,9 +524,8 @@ func (p *Proxy) rewriteRequestBody(out *http.Request) error {
 
 // respond sends the app's response to the client, rewritten.
 func (p *Proxy) respond(x *exchange, resp *http.Response) error {
-	encoding := resp.Header["Content-Encoding"]
-	rewrite := resp.ContentLength != 0 && shouldRewrite(x.r.Method, resp.StatusCode,
-		headerValue(resp.Header, "Content-Type"), headerValue(resp.Header, "Content-Disposition"), encoding)
+	encoding := x.responseTypes(resp).encoding
+	rewrite := resp.ContentLength != 0 && shouldRewrite(x.r.Method, resp.StatusCode, &x.rt)
 	if rewrite && first(encoding) != "" {
 		// An empty body, or one that is not gzip although it says so,
 		// passes as it is rather than failing in the decoder.
@@ -630,6 +642,7 @@ func (p *Proxy) enforce(x *exchange, resp *http.Response, body io.Reader, d Deci
 			resp.Header.Del("Content-Encoding")
 			resp.Header.Del("Content-Length")
 			resp.ContentLength = -1
+			x.typesOf = nil
 		}
 	}
 	return p.respond(x, resp)
