@@ -16,6 +16,7 @@ import (
 	"path"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"filippo.io/age"
@@ -280,6 +281,31 @@ func (ss *sessionStore) Lookup(r *http.Request, cookie string) (session.Session,
 type sessionExtra struct {
 	s    *store.Session
 	data *sessionData
+	// ua is the last user agent parsed for a decision on the session,
+	// which is as a rule the one of all its requests.
+	ua atomic.Pointer[parsedUA]
+}
+
+// parsedUA is a user agent as a policy set parsed it.
+type parsedUA struct {
+	set  *policy.Set
+	ua   string
+	info policy.UAInfo
+}
+
+// parseUA is set.ParseUA(ua), parsed once per session (and set) rather
+// than for every decision, as policy.Context asks of its callers.
+func parseUA(set *policy.Set, s session.Session, ua string) policy.UAInfo {
+	x, ok := s.Extra.(*sessionExtra)
+	if !ok {
+		return set.ParseUA(ua)
+	}
+	if p := x.ua.Load(); p != nil && p.set == set && p.ua == ua {
+		return p.info
+	}
+	info := set.ParseUA(ua)
+	x.ua.Store(&parsedUA{set: set, ua: ua, info: info})
+	return info
 }
 
 // startMonitoredSession completes a monitored login through session
@@ -476,7 +502,7 @@ func (d *Daemon) sessionContext(set *policy.Set, s session.Session, req *http.Re
 	ip := d.sourceIP(req)
 	c := &policy.Context{
 		Kind: policy.KindSession, App: s.App, User: s.User, Groups: s.Groups, IP: ip, Country: d.geo.country(ip),
-		UserAgent: req.UserAgent(), UA: set.ParseUA(req.UserAgent()), Device: policy.DeviceState(s.Device),
+		UserAgent: req.UserAgent(), UA: parseUA(set, s, req.UserAgent()), Device: policy.DeviceState(s.Device),
 		Activity: string(a.Kind),
 	}
 	if x, ok := s.Extra.(*sessionExtra); ok {

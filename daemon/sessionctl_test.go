@@ -3,6 +3,9 @@ package daemon
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/cas-proxy/cas/policy"
+	"github.com/cas-proxy/cas/session"
 )
 
 // refActivityDetails is how sessionEvents.Record encoded an event's
@@ -37,4 +40,22 @@ func FuzzActivityDetails(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseUAOncePerSession(t *testing.T) {
+	set, err := policy.Compile(nil, policy.Env{}, policy.Defaults{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	const firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+	s := session.Session{Extra: &sessionExtra{}}
+	for _, ua := range []string{chrome, chrome, firefox, chrome, ""} {
+		if got, want := parseUA(set, s, ua), set.ParseUA(ua); got != want {
+			t.Errorf("parseUA(%q) = %+v, want %+v", ua, got, want)
+		}
+	}
+	if got, want := parseUA(set, session.Session{}, chrome), set.ParseUA(chrome); got != want {
+		t.Errorf("without sessionExtra: %+v, want %+v", got, want)
+	}
 }
