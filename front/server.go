@@ -3,27 +3,38 @@
 //
 // It parses requests with a parser of its own (request.go) that makes the
 // *http.Request net/http's parser and server make, with the same checks
-// in the same order (so it refuses what net/http refuses, with the same
-// status), but reads the head as one string that keys and values are
-// sliced from; bodies are framed and read as net/http does, with its own
-// chunked reader. Tests feed both servers the same raw requests and
-// compare what the handler sees, and a fuzz test holds it to that on
-// arbitrary bytes. What it leaves out is the per-request machinery a
-// proxy does not need: a background reader per request, small-buffer
-// chunking, and channel hand-offs; each connection is served on one
-// goroutine with pooled buffers. Passing a 1 KiB JSON through with casd's H1Transport, it
-// spends 28–35 µs of CPU per request where net/http's server spends 36–40
-// (bench/floor.sh).
+// in the same order, so it refuses what net/http refuses, with the same
+// status; but it reads the head as one string that keys and values are
+// sliced from. Bodies are framed and read as net/http does, with its own
+// chunked reader, and trailers reach the handler's request. TestParity
+// feeds both servers the same raw requests and compares what the handler
+// sees; FuzzParity and FuzzReadRequest hold front to that on arbitrary
+// bytes. What it leaves out is the per-request machinery a proxy does not
+// need: a background reader per request, small-buffer chunking, channel
+// hand-offs, and all but one read deadline per request (often none); each
+// connection is served on one goroutine with pooled buffers. Passing a
+// 1 KiB JSON through with casd's H1Transport, it spends 25–31 µs of CPU
+// per request where net/http's server spends 31–42 (bench/floor.sh).
 //
 // Its differences from net/http are deliberate; but for the first, they
 // refuse or close where net/http would not (TestParity shows them):
 //   - a client that goes away while its request is being handled is
 //     noticed when the response is written (or the request body read),
 //     not before, as in nginx;
+//   - a connection's idle wait may end up to 1/64 of IdleTimeout early
+//     (the deadline is not moved for every request);
 //   - "PRI * HTTP/2.0" (an h2c preface) is refused with 505, not handed
 //     to the handler;
 //   - an Expect other than exactly "100-continue" is refused with 417;
 //   - HTTP/1.0 connections are not kept alive.
+//
+// And where they answer a request no handler sees differently: a head
+// cut short by the client's half-close is not answered (net/http answers
+// 400), and one both malformed and over MaxHeaderBytes may be answered
+// 431 where net/http answers 400; an empty Content-Length is refused even
+// under GODEBUG=httplaxcontentlength=1. A handler's Body.Close does not
+// read the rest of the body (nor so its trailers) at once, as net/http's
+// does; the server reads it after the handler.
 package front
 
 import (
