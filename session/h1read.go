@@ -60,7 +60,7 @@ type h1Response struct {
 	resp http.Response
 	body h1Body
 	te   [1]string
-	// vals backs the first values of the header (most keys have one).
+	// vals backs the values of a short header (most keys have one).
 	vals [8]string
 }
 
@@ -183,7 +183,8 @@ func parseStatusLine(line string) (proto, status string, code, major, minor int,
 
 // parseHead fills resp's status, protocol and header from head (as read
 // by readHead) as http.ReadResponse does, with textproto.ReadMIMEHeader's
-// rules for header lines; vals backs the first values.
+// rules for header lines; vals backs the first values of a short header,
+// one allocation those of a longer one.
 func parseHead(head string, resp *http.Response, vals []string) error {
 	line, rest := nextLine(head)
 	var err error
@@ -192,7 +193,11 @@ func parseHead(head string, resp *http.Response, vals []string) error {
 		return err
 	}
 	// The lines but the status line and the blank one bound the keys.
-	h := make(http.Header, strings.Count(rest, "\n")-1)
+	n := strings.Count(rest, "\n") - 1
+	h := make(http.Header, n)
+	if n > len(vals) {
+		vals = make([]string, n)
+	}
 	if rest[0] == ' ' || rest[0] == '\t' {
 		line, _ := nextLine(rest)
 		return fmt.Errorf("malformed MIME header initial line: %q", line[:min(len(line), 80)])

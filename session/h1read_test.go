@@ -185,12 +185,21 @@ func TestReadResponseLongHead(t *testing.T) {
 // BenchmarkReadResponse compares readResponse with http.ReadResponse on a
 // typical head.
 func BenchmarkReadResponse(b *testing.B) {
-	data := []byte("HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: 2\r\n" +
-		"Date: Fri, 27 Nov 2026 08:00:00 GMT\r\nCache-Control: no-cache,must-revalidate,max-age=0,no-store,private\r\n\r\nok")
+	short := "HTTP/1.1 200 OK\r\nContent-Type: application/json;charset=UTF-8\r\nContent-Length: 2\r\n" +
+		"Date: Fri, 27 Nov 2026 08:00:00 GMT\r\nCache-Control: no-cache,must-revalidate,max-age=0,no-store,private\r\n\r\nok"
+	// An app's head as it comes, lower-case names and cookies included.
+	long := "HTTP/1.1 200 OK\r\ndate: Fri, 27 Nov 2026 08:00:00 GMT\r\ncontent-type: application/json;charset=UTF-8\r\n" +
+		"content-length: 2\r\nstrict-transport-security: max-age=63072000; includeSubDomains\r\nx-content-type-options: nosniff\r\n" +
+		"x-xss-protection: 1; mode=block\r\nx-robots-tag: none\r\ncache-control: no-cache,must-revalidate,max-age=0,no-store,private\r\n" +
+		"expires: Thu, 01 Jan 1970 00:00:00 GMT\r\nvary: Accept-Encoding\r\nset-cookie: CookieConsentPolicy=0:1; path=/; Secure\r\n" +
+		"set-cookie: LSKey-c$CookieConsentPolicy=0:1; path=/; Secure\r\nset-cookie: BrowserId=b1; domain=.salesforce.com; Secure\r\n" +
+		"x-request-id: 0a1b2c3d4e5f\r\nserver-timing: Total;dur=42\r\nserver: sfdcedge\r\nx-sfdc-request-id: 0a1b2c3d\r\n\r\nok"
 	for _, bc := range []struct {
 		name string
+		head string
 		read func(*bufio.Reader, *http.Request) (*http.Response, error)
-	}{{"own", readResponse}, {"net-http", http.ReadResponse}} {
+	}{{"own", short, readResponse}, {"net-http", short, http.ReadResponse}, {"own-long", long, readResponse}, {"net-http-long", long, http.ReadResponse}} {
+		data := []byte(bc.head)
 		b.Run(bc.name, func(b *testing.B) {
 			r := bytes.NewReader(data)
 			br := bufio.NewReader(r)
