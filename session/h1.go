@@ -90,6 +90,7 @@ func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return t.Fallback.RoundTrip(req)
 	}
 	if err := req.Context().Err(); err != nil {
+		closeBody(req)
 		return nil, err
 	}
 	key := keyOf(req.URL)
@@ -98,6 +99,7 @@ func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		c, reused, err := t.get(req.Context(), key, req.URL)
 		if err != nil {
+			closeBody(req)
 			return nil, err
 		}
 		resp, err := t.exchange(c, req)
@@ -113,6 +115,14 @@ func (t *H1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 				return nil, err
 			}
 		}
+	}
+}
+
+// closeBody closes the body of a request that is not sent, as a
+// RoundTripper must.
+func closeBody(req *http.Request) {
+	if req.Body != nil {
+		req.Body.Close()
 	}
 }
 
