@@ -261,3 +261,31 @@ func TestH1ReuseAfterContextEnds(t *testing.T) {
 		t.Fatalf("%d round trips still watched (sweeping %v)", len(tr.watched), tr.sweeping)
 	}
 }
+
+// TestH1CloseBufferedRest checks that a body closed before its end keeps
+// the connection when the rest is already buffered, and that the next
+// response on it is read from the right place.
+func TestH1CloseBufferedRest(t *testing.T) {
+	srv, conns := h1Server(t, func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, r.URL.Path+strings.Repeat(".", 100))
+	})
+	tr := h1For(srv)
+	for _, path := range []string{"/a", "/b", "/c"} {
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		resp, err := tr.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 2)
+		if _, err := io.ReadFull(resp.Body, b); err != nil || string(b) != path {
+			t.Fatalf("%s: body starts %q (%v)", path, b, err)
+		}
+		resp.Body.Close()
+		if _, err := resp.Body.Read(b); err != http.ErrBodyReadAfterClose {
+			t.Fatalf("read after close: %v", err)
+		}
+	}
+	if n := conns.Load(); n != 1 {
+		t.Fatalf("%d connections, want 1", n)
+	}
+}
