@@ -401,7 +401,7 @@ func writeHeaders(bw *bufio.Writer, h http.Header, skip int) {
 		for _, v := range vv {
 			bw.WriteString(k)
 			bw.WriteString(": ")
-			if strings.ContainsAny(v, "\r\n") {
+			if strings.IndexByte(v, '\n') >= 0 || strings.IndexByte(v, '\r') >= 0 { // faster than ContainsAny
 				v = newlineToSpace.Replace(v)
 			}
 			bw.WriteString(strings.TrimSpace(v))
