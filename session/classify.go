@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"path"
 	"regexp"
 	"regexp/syntax"
@@ -141,6 +142,75 @@ func matchAny(res []*regexp.Regexp, lits []literal, s string) bool {
 	return false
 }
 
+// matchAnyURI is matchAny of uri's string, which it builds (and
+// allocates) only when an expression is to be run.
+func matchAnyURI(res []*regexp.Regexp, lits []literal, uri *requestURI) bool {
+	for i, re := range res {
+		if re == nil {
+			continue
+		}
+		if i < len(lits) && lits[i].re == re && lits[i].lit != "" && !uri.contains(lits[i].lit) {
+			continue
+		}
+		if re.MatchString(uri.String()) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestURI is u.RequestURI() as its two parts, the path (or opaque
+// part) and the query: most requests have a query, and the patterns'
+// literals can be looked for without joining the two.
+type requestURI struct {
+	u           *url.URL
+	base, query string // RequestURI() is base, or base "?" query with hasQuery
+	hasQuery    bool
+	s           string // RequestURI(), once built
+	built       bool
+}
+
+func newRequestURI(u *url.URL) requestURI {
+	if u.Opaque != "" {
+		// Rare, and the scheme may join in: built at once.
+		s := u.RequestURI()
+		return requestURI{u: u, s: s, built: true}
+	}
+	base := u.EscapedPath()
+	if base == "" {
+		base = "/"
+	}
+	return requestURI{u: u, base: base, query: u.RawQuery, hasQuery: u.ForceQuery || u.RawQuery != ""}
+}
+
+// contains is strings.Contains(ru.String(), lit).
+func (ru *requestURI) contains(lit string) bool {
+	if ru.built || !ru.hasQuery {
+		return strings.Contains(ru.String(), lit)
+	}
+	if strings.Contains(ru.base, lit) || strings.Contains(ru.query, lit) {
+		return true
+	}
+	// Across the "?": lit has one where the separator stands.
+	for j := 0; j < len(lit); j++ {
+		if lit[j] == '?' && strings.HasSuffix(ru.base, lit[:j]) && strings.HasPrefix(ru.query, lit[j+1:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// String is the request URI, built on first use.
+func (ru *requestURI) String() string {
+	if !ru.built {
+		ru.s, ru.built = ru.base, true
+		if ru.hasQuery {
+			ru.s = ru.base + "?" + ru.query
+		}
+	}
+	return ru.s
+}
+
 // Classify classifies an exchange. With resp nil it looks at the request
 // alone (as ClassifyRequest does, but without reading the body). With a
 // response, in this order:
@@ -172,14 +242,14 @@ func classifyResponse(req *http.Request, resp *http.Response, p AppPatterns, rq 
 	}
 	disp := rt.disposition
 	ok := resp.StatusCode >= 200 && resp.StatusCode < 300 && resp.StatusCode != http.StatusNoContent && req.Method != http.MethodHead
-	var uri string // only a successful response needs it
+	var uri requestURI // only a successful response needs it
 	if ok && len(p.Export)+len(p.Download) > 0 {
-		uri = req.URL.RequestURI()
+		uri = newRequestURI(req.URL)
 	}
 	switch {
-	case ok && matchAny(p.Export, p.export, uri):
+	case ok && matchAnyURI(p.Export, p.export, &uri):
 		a.Kind = KindExport
-	case ok && isAttachment(disp), ok && matchAny(p.Download, p.download, uri):
+	case ok && isAttachment(disp), ok && matchAnyURI(p.Download, p.download, &uri):
 		a.Kind = KindDownload
 	case ok && a.MIME != "" && !renderable(a.MIME):
 		a.Kind = KindDownload

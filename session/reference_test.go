@@ -6,6 +6,7 @@ import (
 	"mime"
 	"net/http"
 	"net/textproto"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -481,6 +482,33 @@ func FuzzMatchAny(f *testing.F) {
 		res := []*regexp.Regexp{re}
 		if got, want := matchAny(res, literalsOf(res), s), re.MatchString(s); got != want {
 			t.Errorf("%q (literal %q) on %q: matchAny %v, MatchString %v", pat, literalsOf(res)[0].lit, s, got, want)
+		}
+	})
+}
+
+func FuzzRequestURI(f *testing.F) {
+	for _, u := range []string{"/aura?r=12", "/a%20b?x=1&export=1", "/p?", "mailto://x/y", "http://h/a/b?q", "?q", "*", "/a?b?c", "/%zz", "//x/y?z"} {
+		f.Add(u, "?")
+		f.Add(u, "a?r")
+		f.Add(u, "export=1")
+	}
+	f.Fuzz(func(t *testing.T, raw, lit string) {
+		for _, parse := range []func(string) (*url.URL, error){url.Parse, url.ParseRequestURI} {
+			u, err := parse(raw)
+			if err != nil {
+				continue
+			}
+			for _, force := range []bool{false, true} {
+				u.ForceQuery = u.ForceQuery || force
+				want := u.RequestURI()
+				ru := newRequestURI(u)
+				if got := ru.contains(lit); got != strings.Contains(want, lit) {
+					t.Errorf("requestURI(%q).contains(%q) = %v, RequestURI %q", raw, lit, got, want)
+				}
+				if got := ru.String(); got != want {
+					t.Errorf("requestURI(%q) = %q, RequestURI %q", raw, got, want)
+				}
+			}
 		}
 	})
 }
