@@ -13,8 +13,8 @@
 // need: a background reader per request, small-buffer chunking, channel
 // hand-offs, and all but one read deadline per request (often none); each
 // connection is served on one goroutine with pooled buffers. Passing a
-// 1 KiB JSON through with casd's H1Transport, it spends 25–31 µs of CPU
-// per request where net/http's server spends 31–42 (bench/floor.sh).
+// 1 KiB JSON through with casd's H1Transport, it spends 24–29 µs of CPU
+// per request where net/http's server spends 29–40 (bench/floor.sh).
 //
 // Its differences from net/http are deliberate; but for the first, they
 // refuse or close where net/http would not (TestParity shows them):
