@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/textproto"
 	"reflect"
 	"strings"
 	"testing"
@@ -66,6 +67,17 @@ func FuzzReadRequest(f *testing.F) {
 					t.Fatalf("request %d: front %v, net/http read HTTP/1", i, gerr)
 				case strings.Contains(se.text, "name") && validNames(want.Header):
 					t.Fatalf("request %d: front %v, net/http's names are valid: %v", i, gerr, want.Header)
+				case strings.Contains(se.text, "Host") && i == 0:
+					// http.ReadRequest drops Host: read it again.
+					tp := textproto.NewReader(bufio.NewReader(bytes.NewReader(raw)))
+					tp.ReadLine()
+					h, _ := tp.ReadMIMEHeader()
+					hosts := h["Host"]
+					missing := want.ProtoAtLeast(1, 1) && len(hosts) == 0 && want.Method != http.MethodConnect
+					malformed := len(hosts) == 1 && !httpguts.ValidHostHeader(hosts[0])
+					if !missing && !malformed {
+						t.Fatalf("request %d: front %v, net/http's Host %q is fine", i, gerr, hosts)
+					}
 				}
 				return
 			}
