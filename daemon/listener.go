@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cas-proxy/cas/front"
+	"github.com/cas-proxy/cas/netio"
 )
 
 // server is what casd shuts down when it stops.
@@ -74,7 +75,7 @@ func (p *proxyServer) handle(c net.Conn) {
 			c.Close()
 		}
 	}()
-	tc := tls.Server(c, p.tlsCfg)
+	tc := tls.Server(netio.Wrap(c), p.tlsCfg)
 	tc.SetDeadline(time.Now().Add(p.handshakeTimeout))
 	if err := tc.HandshakeContext(p.ctx); err != nil {
 		reason := err.Error()

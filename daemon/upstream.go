@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/cas-proxy/cas/netio"
 	"github.com/cas-proxy/cas/session"
 )
 
@@ -33,7 +34,11 @@ func (d *Daemon) newUpstream() http.RoundTripper {
 			}
 			addr = net.JoinHostPort(host, port)
 		}
-		return dial(ctx, network, addr)
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return netio.Wrap(c), nil
 	}
 	roots, err := x509.SystemCertPool()
 	if err != nil || roots == nil {
