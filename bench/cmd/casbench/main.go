@@ -15,10 +15,12 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cas-proxy/cas/test/testkit"
@@ -39,6 +41,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "also write the report to this file")
 	flag.StringVar(&o.cmdline, "cmdline", "", "the command to show in the report")
 	flag.BoolVar(&o.h1, "upstream-h1", false, "the app speaks HTTP/1.1 only (casd then reaches it over HTTP/1.1, as nginx does)")
+	flag.BoolVar(&o.hold, "hold", false, "set everything up, print how to reach each target (for wrk or perf by hand), and wait for Ctrl-C instead of measuring")
 	flag.StringVar(&o.perf, "perf", "", "after the measured runs, record casd with perf during one more run of each workload and write the reports into this directory")
 	flag.Parse()
 	if o.bin == "" || o.runs < 1 || o.dur < time.Second || o.dlDur < time.Second {
@@ -57,7 +60,7 @@ type options struct {
 	runs, conns  int
 	out, cmdline string
 	perf         string
-	h1           bool
+	h1, hold     bool
 }
 
 // target is one way to reach the app.
@@ -152,6 +155,10 @@ func run(o options) error {
 		return fmt.Errorf("%w\ncasd:\n%s", err, tail(c.out.String(), 3000))
 	}
 
+	if o.hold {
+		return hold(tmp, targets, c.pid(), ng)
+	}
+
 	wdir := filepath.Join(tmp, "wrk")
 	if err := os.Mkdir(wdir, 0o700); err != nil {
 		return err
@@ -192,6 +199,28 @@ func run(o options) error {
 	if o.out != "" {
 		return os.WriteFile(o.out, []byte(report), 0o644)
 	}
+	return nil
+}
+
+// hold prints how to reach each target and waits for an interrupt, for
+// measuring by hand (wrk runs of any length, perf, pprof).
+func hold(dir string, targets []target, casdPID int, ng *nginx) error {
+	script := filepath.Join(dir, "resolve.lua")
+	if err := os.WriteFile(script, []byte(wrkResolve), 0o600); err != nil {
+		return err
+	}
+	fmt.Printf("casd pid %d; nginx pids %v\n", casdPID, append([]int{ng.cmd.Process.Pid}, children(ng.cmd.Process.Pid)...))
+	for _, t := range targets {
+		var hs []string
+		for _, h := range t.headers {
+			hs = append(hs, fmt.Sprintf("-H '%s'", h))
+		}
+		fmt.Printf("%-20s wrk -t2 -c32 -d10s -s %s %s %s/data.json\n", t.name+":", script, strings.Join(hs, " "), t.base)
+	}
+	fmt.Println("Ctrl-C ends it.")
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
 	return nil
 }
 
