@@ -8,6 +8,8 @@
 #   bench/run.sh                      # about 5 minutes
 #   bench/run.sh -out /tmp/run.md
 #   bench/run.sh -d 3s -dl-d 2s -runs 1   # a quick look
+#   bench/run.sh -perf DIR            # also perf profiles and per-request costs
+#   bench/run.sh -hold                # set up, print each target's wrk command, wait
 set -eu
 cd "$(dirname "$0")/.."
 
