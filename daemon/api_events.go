@@ -110,7 +110,7 @@ func (d *Daemon) tailEvents(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	after := f.AfterID > 0 || r.URL.Query().Get("after") != ""
+	after := r.URL.Query().Has("after") // parseEventFilter read it into f.AfterID
 	if r.URL.Query().Get("n") == "" && !after {
 		f.Limit = defaultTail
 	}

@@ -2,13 +2,11 @@ package front
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"io"
-	"maps"
 	"net/http"
 	"net/http/httputil"
-	"net/textproto"
+
+	"github.com/cas-proxy/cas/httpwire"
 )
 
 // requestBody is a request's body as the handler reads it: what net/http's
@@ -59,7 +57,7 @@ func (b *requestBody) read(p []byte) (int, error) {
 		n, err := b.chunked.Read(p)
 		if err == io.EOF {
 			b.eof = true
-			if terr := b.readTrailer(); terr != nil {
+			if terr := httpwire.ReadTrailer(b.br, &b.req.Trailer); terr != nil {
 				// As net/http: nothing more is read from this body, nor
 				// from its connection.
 				b.eof, b.closed, b.err = false, true, terr
@@ -132,53 +130,3 @@ func (b *requestBody) drain() bool {
 
 // newChunkedReader is net/http's own chunked reader.
 var newChunkedReader = httputil.NewChunkedReader
-
-var errTrailerEOF = errors.New("http: unexpected EOF reading trailer")
-
-// readTrailer reads the trailer after a chunked body into the request's
-// Trailer, as net/http's body does.
-func (b *requestBody) readTrailer() error {
-	buf, err := b.br.Peek(2)
-	if bytes.Equal(buf, []byte("\r\n")) {
-		b.br.Discard(2)
-		return nil
-	}
-	if len(buf) < 2 {
-		return errTrailerEOF
-	}
-	if err != nil {
-		return err
-	}
-	// Bound the trailer by the reader's buffer: a terminator must be in
-	// sight.
-	if !seeUpcomingDoubleCRLF(b.br) {
-		return errors.New("http: suspiciously long trailer after chunked body")
-	}
-	hdr, err := textproto.NewReader(b.br).ReadMIMEHeader()
-	if err != nil {
-		if err == io.EOF {
-			return errTrailerEOF
-		}
-		return err
-	}
-	if b.req.Trailer == nil {
-		b.req.Trailer = http.Header(hdr)
-	} else {
-		maps.Copy(b.req.Trailer, http.Header(hdr))
-	}
-	return nil
-}
-
-func seeUpcomingDoubleCRLF(r *bufio.Reader) bool {
-	for peekSize := 4; ; peekSize++ {
-		// This loop stops when Peek returns an error, which it does when
-		// r's buffer has been filled.
-		buf, err := r.Peek(peekSize)
-		if bytes.HasSuffix(buf, []byte("\r\n\r\n")) {
-			return true
-		}
-		if err != nil {
-			return false
-		}
-	}
-}

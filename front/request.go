@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/cas-proxy/cas/httpwire"
 )
 
 // The request head parser: net/http's readRequest (request line, MIME
@@ -446,7 +448,7 @@ func frame(req *http.Request, hosts hostFields, br *bufio.Reader) error {
 			h["Cache-Control"] = []string{"no-cache"}
 		}
 	}
-	req.Close = shouldClose(req.ProtoMajor, req.ProtoMinor, h)
+	req.Close = httpwire.ShouldClose(req.ProtoMajor, req.ProtoMinor, h)
 
 	// Transfer-Encoding: only "chunked", once, and only from HTTP/1.1 on
 	// (net/http takes version 0.0 for 1.1 here).
@@ -458,7 +460,7 @@ func frame(req *http.Request, hosts hostFields, br *bufio.Reader) error {
 	if te, ok := h["Transfer-Encoding"]; ok {
 		delete(h, "Transfer-Encoding")
 		if major > 1 || major == 1 && minor >= 1 {
-			if len(te) != 1 || !asciiEqualFold(te[0], "chunked") {
+			if len(te) != 1 || !httpwire.ASCIIEqualFold(te[0], "chunked") {
 				return errUnsupportedTE
 			}
 			chunked = true
@@ -495,19 +497,9 @@ func frame(req *http.Request, hosts hostFields, br *bufio.Reader) error {
 	// Trailer: declared keys, when chunked.
 	if vv, ok := h["Trailer"]; ok && chunked {
 		delete(h, "Trailer")
-		var trailer http.Header
-		for _, v := range vv {
-			for _, key := range headerElements(v) {
-				key = http.CanonicalHeaderKey(key)
-				switch key {
-				case "Transfer-Encoding", "Trailer", "Content-Length":
-					return errBadRequest
-				}
-				if trailer == nil {
-					trailer = make(http.Header)
-				}
-				trailer[key] = nil
-			}
+		trailer, err := httpwire.TrailerKeys(vv)
+		if err != nil {
+			return errBadRequest
 		}
 		req.Trailer = trailer
 	}
@@ -523,55 +515,6 @@ func frame(req *http.Request, hosts hostFields, br *bufio.Reader) error {
 		req.Body = http.NoBody
 	}
 	return nil
-}
-
-// headerElements splits a comma-separated value as net/http's
-// foreachHeaderElement.
-func headerElements(v string) []string {
-	v = textproto.TrimString(v)
-	if v == "" {
-		return nil
-	}
-	var out []string
-	for f := range strings.SplitSeq(v, ",") {
-		if f = textproto.TrimString(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
-// shouldClose is net/http's: whether the client asks to close after this
-// request.
-func shouldClose(major, minor int, h http.Header) bool {
-	if major < 1 {
-		return true
-	}
-	conv := h["Connection"]
-	hasClose := httpguts.HeaderValuesContainsToken(conv, "close")
-	if major == 1 && minor == 0 {
-		return hasClose || !httpguts.HeaderValuesContainsToken(conv, "keep-alive")
-	}
-	return hasClose
-}
-
-func asciiEqualFold(s, t string) bool {
-	if len(s) != len(t) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if lower(s[i]) != lower(t[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-func lower(b byte) byte {
-	if 'A' <= b && b <= 'Z' {
-		return b + ('a' - 'A')
-	}
-	return b
 }
 
 // checkRequest applies what net/http's server checks beyond its parser

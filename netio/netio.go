@@ -24,6 +24,7 @@ import (
 	"os"
 	"sync"
 	"syscall"
+	"unsafe"
 )
 
 // Conn is a *net.TCPConn whose Read and Write are raw system calls. Like
@@ -159,3 +160,7 @@ func unwrapOp(err error) error {
 	}
 	return err
 }
+
+// ptr is the address of p's first byte (p is not empty), for a raw system
+// call; p stays reachable through the call's caller.
+func ptr(p []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(p)) }

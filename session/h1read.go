@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
+
+	"github.com/cas-proxy/cas/httpwire"
 )
 
 // maxHeadBytes bounds a response head, as http.Transport's default
@@ -350,7 +352,10 @@ func validHeaderValueByte(c byte) bool {
 // prepared to read br). te backs TransferEncoding.
 func frame(resp *http.Response, method string, br *bufio.Reader, body *h1Body, te *[1]string) error {
 	h := resp.Header
-	resp.Close = shouldClose(resp.ProtoMajor, resp.ProtoMinor, h)
+	resp.Close = httpwire.ShouldClose(resp.ProtoMajor, resp.ProtoMinor, h)
+	if resp.Close && resp.ProtoAtLeast(1, 1) {
+		delete(h, "Connection") // as net/http does
+	}
 
 	chunked := false
 	if raw, ok := h["Transfer-Encoding"]; ok {
@@ -364,7 +369,7 @@ func frame(resp *http.Response, method string, br *bufio.Reader, body *h1Body, t
 			if len(raw) != 1 {
 				return fmt.Errorf("too many transfer encodings: %q", raw)
 			}
-			if !asciiEqualFold(raw[0], "chunked") {
+			if !httpwire.ASCIIEqualFold(raw[0], "chunked") {
 				return fmt.Errorf("unsupported transfer encoding: %q", raw[0])
 			}
 			chunked = true
@@ -407,7 +412,7 @@ func frame(resp *http.Response, method string, br *bufio.Reader, body *h1Body, t
 
 	if vv, ok := h["Trailer"]; ok && chunked {
 		delete(h, "Trailer")
-		trailer, err := trailerKeys(vv)
+		trailer, err := httpwire.TrailerKeys(vv)
 		if err != nil {
 			return err
 		}
@@ -436,24 +441,6 @@ func frame(resp *http.Response, method string, br *bufio.Reader, body *h1Body, t
 	return nil
 }
 
-// shouldClose reports whether the connection ends after a response with
-// this protocol and header, as net/http decides it, and removes
-// "Connection: close" from HTTP/1.1 responses as it does.
-func shouldClose(major, minor int, h http.Header) bool {
-	if major < 1 {
-		return true
-	}
-	conn := h["Connection"]
-	hasClose := httpguts.HeaderValuesContainsToken(conn, "close")
-	if major == 1 && minor == 0 {
-		return hasClose || !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
-	}
-	if hasClose {
-		delete(h, "Connection")
-	}
-	return hasClose
-}
-
 // parseContentLength parses a Content-Length value as net/http does.
 func parseContentLength(v string) (int64, error) {
 	v = textproto.TrimString(v)
@@ -471,48 +458,4 @@ func parseContentLength(v string) (int64, error) {
 // have a body (RFC 9110 §6.4.1).
 func bodyAllowedForStatus(status int) bool {
 	return !(status >= 100 && status <= 199 || status == 204 || status == 304)
-}
-
-// trailerKeys returns the keys a Trailer header announces, as net/http
-// does: nil when none, an error for the framing keys.
-func trailerKeys(vv []string) (http.Header, error) {
-	trailer := http.Header{}
-	for _, v := range vv {
-		for f := range strings.SplitSeq(v, ",") {
-			if f = textproto.TrimString(f); f == "" {
-				continue
-			}
-			switch key := http.CanonicalHeaderKey(f); key {
-			case "Transfer-Encoding", "Trailer", "Content-Length":
-				return nil, fmt.Errorf("bad trailer key %q", key)
-			default:
-				trailer[key] = nil
-			}
-		}
-	}
-	if len(trailer) == 0 {
-		return nil, nil
-	}
-	return trailer, nil
-}
-
-// asciiEqualFold reports whether s and t are equal under ASCII case
-// folding alone (strings.EqualFold also folds U+212A to k).
-func asciiEqualFold(s, t string) bool {
-	if len(s) != len(t) {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		a, b := s[i], t[i]
-		if 'A' <= a && a <= 'Z' {
-			a += 'a' - 'A'
-		}
-		if 'A' <= b && b <= 'Z' {
-			b += 'a' - 'A'
-		}
-		if a != b {
-			return false
-		}
-	}
-	return true
 }

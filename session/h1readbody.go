@@ -2,12 +2,11 @@ package session
 
 import (
 	"bufio"
-	"bytes"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httputil"
-	"net/textproto"
+
+	"github.com/cas-proxy/cas/httpwire"
 )
 
 // How a response body ends (RFC 9112 §6.3).
@@ -56,7 +55,7 @@ func (b *h1Body) Read(p []byte) (n int, err error) {
 	case bodyChunked:
 		n, err = b.chunked.Read(p)
 		if err == io.EOF {
-			if terr := b.readTrailer(); terr != nil {
+			if terr := httpwire.ReadTrailer(b.br, &b.resp.Trailer); terr != nil {
 				err = terr
 			}
 		}
@@ -102,53 +101,4 @@ func (b *h1Body) end(err error, complete bool) {
 		b.c.conn.Close()
 	}
 	b.t, b.c = nil, nil
-}
-
-var errTrailerEOF = errors.New("http: unexpected EOF reading trailer")
-
-// readTrailer reads what follows a chunked body's last chunk into the
-// response's Trailer, as net/http's body does.
-func (b *h1Body) readTrailer() error {
-	buf, err := b.br.Peek(2)
-	if bytes.Equal(buf, []byte("\r\n")) {
-		b.br.Discard(2)
-		return nil
-	}
-	if len(buf) < 2 {
-		return errTrailerEOF
-	}
-	if err != nil {
-		return err
-	}
-	// As net/http: the trailer must end within the buffer.
-	if !seeUpcomingDoubleCRLF(b.br) {
-		return errors.New("http: suspiciously long trailer after chunked body")
-	}
-	hdr, err := textproto.NewReader(b.br).ReadMIMEHeader()
-	if err != nil {
-		if err == io.EOF {
-			return errTrailerEOF
-		}
-		return err
-	}
-	if b.resp.Trailer == nil {
-		b.resp.Trailer = http.Header(hdr)
-	} else {
-		for k, v := range hdr {
-			b.resp.Trailer[k] = v
-		}
-	}
-	return nil
-}
-
-func seeUpcomingDoubleCRLF(r *bufio.Reader) bool {
-	for n := 4; ; n++ {
-		buf, err := r.Peek(n)
-		if bytes.HasSuffix(buf, []byte("\r\n\r\n")) {
-			return true
-		}
-		if err != nil {
-			return false
-		}
-	}
 }

@@ -198,15 +198,13 @@ func (w *EventWriter) run() {
 	defer w.closeSubs()
 	defer close(w.done)
 	var (
-		pruneC  <-chan time.Time
 		againC  <-chan struct{} // ready while a prune cycle has more to do
 		ready   = make(chan struct{})
 		pruning pruneCycle
 	)
 	close(ready)
-	t := time.NewTicker(w.opts.PruneEvery)
-	defer t.Stop()
-	pruneC = t.C
+	prune := time.NewTicker(w.opts.PruneEvery)
+	defer prune.Stop()
 	if w.opts.Retention > 0 {
 		pruning = w.startPrune()
 	}
@@ -232,7 +230,7 @@ func (w *EventWriter) run() {
 			}
 		case <-againC:
 			w.continuePrune(&pruning)
-		case <-pruneC:
+		case <-prune.C:
 			if w.opts.Retention > 0 && !pruning.more {
 				pruning = w.startPrune()
 			}

@@ -1,0 +1,128 @@
+// Package httpwire holds the HTTP/1.1 framing rules that front's request
+// parser and session's response reader share, each as net/http applies
+// them, so that both read messages exactly as net/http would (their fuzz
+// tests hold them to it).
+package httpwire
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net/http"
+	"net/textproto"
+	"strings"
+
+	"golang.org/x/net/http/httpguts"
+)
+
+// ErrTrailerEOF is ReadTrailer's error when the message ends inside the
+// trailer.
+var ErrTrailerEOF = errors.New("http: unexpected EOF reading trailer")
+
+// ReadTrailer reads what follows a chunked body's last chunk from br into
+// *dst (made when nil), as net/http's body does: an empty trailer is the
+// final CRLF; otherwise its end must already be within br's buffer.
+func ReadTrailer(br *bufio.Reader, dst *http.Header) error {
+	buf, err := br.Peek(2)
+	if bytes.Equal(buf, []byte("\r\n")) {
+		br.Discard(2)
+		return nil
+	}
+	if len(buf) < 2 {
+		return ErrTrailerEOF
+	}
+	if err != nil {
+		return err
+	}
+	if !seeUpcomingDoubleCRLF(br) {
+		return errors.New("http: suspiciously long trailer after chunked body")
+	}
+	hdr, err := textproto.NewReader(br).ReadMIMEHeader()
+	if err != nil {
+		if err == io.EOF {
+			return ErrTrailerEOF
+		}
+		return err
+	}
+	if *dst == nil {
+		*dst = http.Header(hdr)
+	} else {
+		maps.Copy(*dst, http.Header(hdr))
+	}
+	return nil
+}
+
+// seeUpcomingDoubleCRLF reports whether r's buffer holds a CRLF CRLF.
+func seeUpcomingDoubleCRLF(r *bufio.Reader) bool {
+	for n := 4; ; n++ {
+		// Peek fails once r's buffer is full: the loop ends there.
+		buf, err := r.Peek(n)
+		if bytes.HasSuffix(buf, []byte("\r\n\r\n")) {
+			return true
+		}
+		if err != nil {
+			return false
+		}
+	}
+}
+
+// TrailerKeys returns the keys a Trailer header announces, as net/http
+// does: nil when none, an error for the framing keys.
+func TrailerKeys(vv []string) (http.Header, error) {
+	var trailer http.Header
+	for _, v := range vv {
+		for f := range strings.SplitSeq(v, ",") {
+			if f = textproto.TrimString(f); f == "" {
+				continue
+			}
+			switch key := http.CanonicalHeaderKey(f); key {
+			case "Transfer-Encoding", "Trailer", "Content-Length":
+				return nil, fmt.Errorf("bad trailer key %q", key)
+			default:
+				if trailer == nil {
+					trailer = http.Header{}
+				}
+				trailer[key] = nil
+			}
+		}
+	}
+	return trailer, nil
+}
+
+// ShouldClose reports whether the connection ends after a message with
+// this protocol version and header, as net/http decides it.
+func ShouldClose(major, minor int, h http.Header) bool {
+	if major < 1 {
+		return true
+	}
+	conn := h["Connection"]
+	hasClose := httpguts.HeaderValuesContainsToken(conn, "close")
+	if major == 1 && minor == 0 {
+		return hasClose || !httpguts.HeaderValuesContainsToken(conn, "keep-alive")
+	}
+	return hasClose
+}
+
+// ASCIIEqualFold reports whether s and t are equal under ASCII case
+// folding alone (strings.EqualFold also folds U+212A to k).
+func ASCIIEqualFold(s, t string) bool {
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if lower(s[i]) != lower(t[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lower(b byte) byte {
+	if 'A' <= b && b <= 'Z' {
+		return b + ('a' - 'A')
+	}
+	return b
+}
