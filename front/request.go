@@ -7,9 +7,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"net/textproto"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -469,26 +467,11 @@ func frame(req *http.Request, hosts hostFields, br *bufio.Reader) error {
 
 	// Content-Length: repeated only with the same value, a decimal
 	// number; Transfer-Encoding overrides it.
-	cls := h["Content-Length"]
-	if len(cls) > 1 {
-		first := textproto.TrimString(cls[0])
-		for _, v := range cls[1:] {
-			if textproto.TrimString(v) != first {
-				return errBadRequest
-			}
-		}
-		cls = []string{first}
-		h["Content-Length"] = cls
+	length, err := httpwire.ContentLength(h)
+	if err != nil {
+		return errBadRequest
 	}
-	var length int64
-	if len(cls) > 0 {
-		cl := textproto.TrimString(cls[0])
-		n, err := strconv.ParseUint(cl, 10, 63)
-		if err != nil {
-			return errBadRequest
-		}
-		length = int64(n)
-	}
+	length = max(length, 0)
 	if chunked {
 		delete(h, "Content-Length")
 		length = -1

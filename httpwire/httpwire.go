@@ -13,6 +13,7 @@ import (
 	"maps"
 	"net/http"
 	"net/textproto"
+	"strconv"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
@@ -90,6 +91,35 @@ func TrailerKeys(vv []string) (http.Header, error) {
 		}
 	}
 	return trailer, nil
+}
+
+// ContentLength reads a message's Content-Length header as net/http does:
+// -1 when there is none; repeats of one value count once (h keeps one);
+// different values, an empty one or one that is not a decimal number are
+// errors.
+func ContentLength(h http.Header) (int64, error) {
+	cls := h["Content-Length"]
+	if len(cls) == 0 {
+		return -1, nil
+	}
+	if len(cls) > 1 {
+		first := textproto.TrimString(cls[0])
+		for _, v := range cls[1:] {
+			if textproto.TrimString(v) != first {
+				return 0, fmt.Errorf("http: message cannot contain multiple Content-Length headers; got %q", cls)
+			}
+		}
+		h["Content-Length"] = []string{first}
+	}
+	v := textproto.TrimString(cls[0])
+	if v == "" {
+		return 0, errors.New("invalid empty Content-Length")
+	}
+	n, err := strconv.ParseUint(v, 10, 63)
+	if err != nil {
+		return 0, fmt.Errorf("bad Content-Length %q", v)
+	}
+	return int64(n), nil
 }
 
 // ShouldClose reports whether the connection ends after a message with

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/textproto"
 	"strconv"
 	"strings"
 
@@ -376,24 +375,9 @@ func frame(resp *http.Response, method string, br *bufio.Reader, body *h1Body, t
 		}
 	}
 
-	cls := h["Content-Length"]
-	if len(cls) > 1 {
-		// Repeats of one value count once; different values are an error.
-		first := textproto.TrimString(cls[0])
-		for _, v := range cls[1:] {
-			if textproto.TrimString(v) != first {
-				return fmt.Errorf("http: message cannot contain multiple Content-Length headers; got %q", cls)
-			}
-		}
-		cls = []string{first}
-		h["Content-Length"] = cls
-	}
-	n := int64(-1)
-	if len(cls) > 0 {
-		var err error
-		if n, err = parseContentLength(cls[0]); err != nil {
-			return err
-		}
+	n, err := httpwire.ContentLength(h)
+	if err != nil {
+		return err
 	}
 	noBody := method == "HEAD" || !bodyAllowedForStatus(resp.StatusCode)
 	length := int64(-1) // of the body on the wire, -1 when not known
@@ -439,19 +423,6 @@ func frame(resp *http.Response, method string, br *bufio.Reader, body *h1Body, t
 	}
 	resp.Body = body
 	return nil
-}
-
-// parseContentLength parses a Content-Length value as net/http does.
-func parseContentLength(v string) (int64, error) {
-	v = textproto.TrimString(v)
-	if v == "" {
-		return 0, errors.New("invalid empty Content-Length")
-	}
-	n, err := strconv.ParseUint(v, 10, 63)
-	if err != nil {
-		return 0, fmt.Errorf("bad Content-Length %q", v)
-	}
-	return int64(n), nil
 }
 
 // bodyAllowedForStatus reports whether a response with this status may
