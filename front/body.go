@@ -39,7 +39,7 @@ func (b *requestBody) Read(p []byte) (int, error) {
 		if !b.w.committed {
 			c := b.w.c
 			io.WriteString(c.bw, "HTTP/1.1 100 Continue\r\n\r\n")
-			c.bw.Flush()
+			c.flush()
 		}
 	}
 	return b.read(p)

@@ -77,7 +77,7 @@ func (w *response) WriteHeader(code int) {
 		writeStatusLine(bw, true, code)
 		writeHeaders(bw, w.header, skipFraming)
 		bw.WriteString("\r\n")
-		bw.Flush()
+		w.c.flush()
 		return
 	}
 	w.status = code
@@ -287,7 +287,7 @@ func (w *response) finish(body *requestBody) {
 		// where this body ends but by the connection closing.
 		w.closeAfter = true
 	}
-	w.c.bw.Flush()
+	w.c.flush()
 	if !w.closeAfter && !body.drain() {
 		w.closeAfter = true
 	}
@@ -307,7 +307,7 @@ func (w *response) FlushError() error {
 		w.WriteHeader(http.StatusOK)
 	}
 	w.commit(nil)
-	return w.c.bw.Flush()
+	return w.c.flush()
 }
 
 // Hijack hands the connection to the handler: bytes the server already
@@ -321,7 +321,7 @@ func (w *response) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.status != 0 || len(w.pending) > 0 {
 		w.commit(nil)
 	}
-	if err := c.bw.Flush(); err != nil {
+	if err := c.flush(); err != nil {
 		return nil, nil, err
 	}
 	if !w.ownDeadline {

@@ -120,6 +120,11 @@ type conn struct {
 	// werr is the first error writing to the client; the connection is
 	// not reused after one.
 	werr error
+	// ck is the socket beneath nc when it can gather writes (netio's
+	// Conn); corked says it is gathering a response's body, flushing that
+	// the server is writing out all it has (see conn.Write).
+	ck               corker
+	corked, flushing bool
 	// pend is the buffer a response's first bytes wait in, reused.
 	pend []byte
 	// head and fields are the request parser's buffers, reused.
@@ -173,6 +178,9 @@ func (s *Server) ServeConn(nc net.Conn) {
 	if tc, ok := nc.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		c.tls = &st
+		c.ck, _ = tc.NetConn().(corker)
+	} else {
+		c.ck, _ = nc.(corker)
 	}
 	// Close cancels the connection's context, and so its request's: a
 	// handler waiting on it (an upstream round trip) ends with it.
@@ -209,14 +217,46 @@ func (s *Server) ServeConn(nc net.Conn) {
 	c.serve()
 }
 
+// corker is a socket that can gather writes and make them at once.
+type corker interface {
+	Cork()
+	Uncork() error
+}
+
 // Write is the connection's writer under its bufio.Writer: it remembers
-// the first failure.
+// the first failure. A write that is not the server flushing (c.flush) is
+// the buffer filling in the middle of a response: a body that outgrows
+// the buffer gathers in the socket beneath TLS (corker) until the flush,
+// so that its records go out a few at a time, not one per system call.
 func (c *conn) Write(p []byte) (int, error) {
+	if !c.flushing && !c.corked && c.ck != nil {
+		c.ck.Cork()
+		c.corked = true
+	}
 	n, err := c.nc.Write(p)
 	if err != nil && c.werr == nil {
 		c.werr = err
 	}
 	return n, err
+}
+
+// flush writes out everything buffered for the client.
+func (c *conn) flush() error {
+	c.flushing = true
+	err := c.bw.Flush()
+	c.flushing = false
+	if c.corked {
+		c.corked = false
+		if uerr := c.ck.Uncork(); uerr != nil {
+			if c.werr == nil {
+				c.werr = uerr
+			}
+			if err == nil {
+				err = uerr
+			}
+		}
+	}
+	return err
 }
 
 func (c *conn) serve() {

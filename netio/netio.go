@@ -40,7 +40,18 @@ type Conn struct {
 	r, w     call
 	readFn   func(fd uintptr) bool
 	writeFn  func(fd uintptr) bool
+
+	// corked says writes are gathered in held (under wmu) rather than
+	// made at once: see Cork.
+	corked bool
+	held   *[]byte
 }
+
+// HoldMax is the most a corked connection gathers before writing: four
+// TLS records.
+const HoldMax = 64 << 10
+
+var holdBufs = sync.Pool{New: func() any { b := make([]byte, 0, HoldMax); return &b }}
 
 // call is one Read's or Write's buffer and outcome.
 type call struct {
@@ -99,18 +110,102 @@ func (r *call) read(fd uintptr) bool {
 }
 
 // Write writes all of p, waiting in Go's poller while the socket's buffer
-// is full (and under the write deadline).
+// is full (and under the write deadline). On a corked connection it may
+// only gather p, to be written later.
 func (c *Conn) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if !c.corked {
+		return c.write(p)
+	}
+	h := *c.held
+	if len(h)+len(p) <= HoldMax {
+		*c.held = append(h, p...)
+		return len(p), nil
+	}
+	if len(h) > 0 {
+		*c.held = h[:0]
+		if _, err := c.write(h); err != nil {
+			return 0, err
+		}
+	}
+	if len(p) >= HoldMax/2 {
+		return c.write(p)
+	}
+	*c.held = append((*c.held)[:0], p...)
+	return len(p), nil
+}
+
+// write writes p; wmu is held.
+func (c *Conn) write(p []byte) (int, error) {
 	c.w = call{p: p}
 	err := c.rc.Write(c.writeFn)
 	n, errno := c.w.n, c.w.errno
 	c.w.p = nil
 	return c.result(n, errno, err, false)
+}
+
+// Cork makes the connection gather what is written to it, up to HoldMax
+// bytes, and write it in one system call when that fills, at Flush or at
+// Uncork. A TLS connection writes each record (at most 16 KiB) by itself;
+// corked beneath it, a large response goes out in a quarter of the writes,
+// and its reader wakes a quarter as often.
+func (c *Conn) Cork() {
+	c.wmu.Lock()
+	if !c.corked {
+		c.corked = true
+		c.held = holdBufs.Get().(*[]byte)
+	}
+	c.wmu.Unlock()
+}
+
+// Flush writes what a corked connection has gathered.
+func (c *Conn) Flush() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	return c.flush()
+}
+
+func (c *Conn) flush() error {
+	if !c.corked || len(*c.held) == 0 {
+		return nil
+	}
+	h := *c.held
+	*c.held = h[:0]
+	_, err := c.write(h)
+	return err
+}
+
+// Uncork writes what has been gathered and makes writes direct again.
+func (c *Conn) Uncork() error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	err := c.flush()
+	if c.corked {
+		c.corked = false
+		*c.held = (*c.held)[:0]
+		holdBufs.Put(c.held)
+		c.held = nil
+	}
+	return err
+}
+
+// Close closes the connection; what a corked connection still holds is
+// not written (a caller that wants it sent calls Uncork first).
+func (c *Conn) Close() error {
+	err := c.TCPConn.Close()
+	c.wmu.Lock()
+	if c.corked {
+		c.corked = false
+		*c.held = (*c.held)[:0]
+		holdBufs.Put(c.held)
+		c.held = nil
+	}
+	c.wmu.Unlock()
+	return err
 }
 
 // write is raw write(2)s until p is written; false means EAGAIN: wait for

@@ -208,3 +208,117 @@ func BenchmarkPingPong(b *testing.B) {
 		})
 	}
 }
+
+// arrived reads what reaches s within wait.
+func arrived(t *testing.T, s *net.TCPConn, wait time.Duration) []byte {
+	t.Helper()
+	var got []byte
+	buf := make([]byte, 256<<10)
+	s.SetReadDeadline(time.Now().Add(wait))
+	defer s.SetReadDeadline(time.Time{})
+	for {
+		n, err := s.Read(buf)
+		got = append(got, buf[:n]...)
+		if err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) && err != io.EOF {
+				t.Fatal(err)
+			}
+			return got
+		}
+	}
+}
+
+// TestCork: corked writes reach the peer only when HoldMax fills, at Flush
+// or at Uncork, in order and whole; writes after Uncork go at once.
+func TestCork(t *testing.T) {
+	c, s := pair(t)
+	data := make([]byte, 3*HoldMax)
+	rand.Read(data)
+	rec := 16<<10 + 29 // a TLS record's size
+	c.Cork()
+	off := 0
+	write := func(n int) {
+		t.Helper()
+		if w, err := c.Write(data[off : off+n]); err != nil || w != n {
+			t.Fatalf("Write = %d, %v", w, err)
+		}
+		off += n
+	}
+	write(rec)
+	write(rec)
+	if got := arrived(t, s, 100*time.Millisecond); len(got) != 0 {
+		t.Fatalf("%d bytes arrived before Flush", len(got))
+	}
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	want := data[:off]
+	if got := arrived(t, s, 100*time.Millisecond); !bytes.Equal(got, want) {
+		t.Fatalf("after Flush %d bytes arrived, want %d", len(got), len(want))
+	}
+	// Records until HoldMax fills: the ones before the one that would
+	// overflow it arrive without a Flush.
+	start := off
+	for off+rec-start <= HoldMax {
+		write(rec)
+	}
+	full := off
+	write(rec)
+	if got := arrived(t, s, 100*time.Millisecond); !bytes.Equal(got, data[start:full]) {
+		t.Fatalf("when the hold filled %d bytes arrived, want %d", len(got), full-start)
+	}
+	// A large write that does not fit goes at once, after what is held.
+	write(HoldMax)
+	if got := arrived(t, s, 100*time.Millisecond); !bytes.Equal(got, data[full:off]) {
+		t.Fatalf("after a large write %d bytes arrived, want %d", len(got), off-full)
+	}
+	write(100)
+	if err := c.Uncork(); err != nil {
+		t.Fatal(err)
+	}
+	last := off
+	write(200) // direct again
+	if got := arrived(t, s, 100*time.Millisecond); !bytes.Equal(got, data[last-100:off]) {
+		t.Fatalf("after Uncork %d bytes arrived, want %d", len(got), off-last+100)
+	}
+	// Flush and Uncork on an uncorked connection do nothing.
+	if err := c.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Uncork(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestCorkErrors: a write the peer's reset refuses surfaces from the
+// Flush that makes it, and Close drops what is held without writing it.
+func TestCorkErrors(t *testing.T) {
+	c, s := pair(t)
+	c.Cork()
+	c.Write([]byte("held"))
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := arrived(t, s, 100*time.Millisecond); len(got) != 0 {
+		t.Fatalf("Close wrote %q", got)
+	}
+	if _, err := c.Write([]byte("x")); err == nil {
+		t.Fatal("Write after Close succeeded")
+	}
+
+	c, s = pair(t)
+	s.SetLinger(0)
+	s.Close()
+	c.Cork()
+	var err error
+	for i := 0; i < 100 && err == nil; i++ {
+		time.Sleep(10 * time.Millisecond)
+		c.Write(make([]byte, 1000))
+		err = c.Flush()
+	}
+	var oe *net.OpError
+	if !errors.As(err, &oe) || oe.Op != "write" {
+		t.Fatalf("Flush to a reset peer = %v, want a write OpError", err)
+	}
+	c.Uncork()
+}
