@@ -554,7 +554,9 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 			return p.respondBuffered(x, resp, &rh)
 		}
 		x.w.WriteHeader(resp.StatusCode)
-		if _, err := p.cfg.Rewriter.RewriteBody(Response, rh.contentEncoding, x.w, resp.Body); err != nil {
+		df := newDelayedFlusher(x.w)
+		defer df.stop()
+		if _, err := p.cfg.Rewriter.RewriteBody(Response, rh.contentEncoding, df, resp.Body); err != nil {
 			return errSent{err}
 		}
 		return nil
@@ -564,16 +566,25 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 }
 
 // copy streams body to w through a pooled buffer, flushing after each
-// chunk when flush is set.
+// chunk when flush is set, and otherwise at most FlushDelay after a chunk
+// that the app's next one is slow to follow.
 func (p *Proxy) copy(w http.ResponseWriter, body io.Reader, flush bool) error {
 	bp := p.bufs.Get().(*[]byte)
 	defer p.bufs.Put(bp)
 	buf := *bp
-	rc := http.NewResponseController(w)
+	var rc *http.ResponseController
+	var out io.Writer = w
+	if flush {
+		rc = http.NewResponseController(w)
+	} else {
+		df := newDelayedFlusher(w)
+		defer df.stop()
+		out = df
+	}
 	for {
 		n, err := body.Read(buf)
 		if n > 0 {
-			if _, werr := w.Write(buf[:n]); werr != nil {
+			if _, werr := out.Write(buf[:n]); werr != nil {
 				return errSent{fmt.Errorf("write response: %w", werr)}
 			}
 			if flush {

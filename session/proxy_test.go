@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"filippo.io/age"
 	"github.com/andybalholm/brotli"
@@ -663,6 +664,85 @@ func TestProxyBufferedBodies(t *testing.T) {
 			}
 			if string(b) != tt.want {
 				t.Errorf("body %q, want %q", b, tt.want)
+			}
+		})
+	}
+}
+
+// pausingBody is an app's body that sends first, then waits for release
+// (or the test's end) before sending rest.
+type pausingBody struct {
+	parts   [][]byte
+	release chan struct{}
+	paused  bool
+}
+
+func (b *pausingBody) Read(p []byte) (int, error) {
+	if len(b.parts) == 0 {
+		return 0, io.EOF
+	}
+	if len(b.parts) == 1 && !b.paused {
+		b.paused = true
+		<-b.release
+	}
+	n := copy(p, b.parts[0])
+	if b.parts[0] = b.parts[0][n:]; len(b.parts[0]) == 0 {
+		b.parts = b.parts[1:]
+	}
+	return n, nil
+}
+
+// TestProxyStreamPauses: when the app pauses in the middle of a streamed
+// body, what it sent so far reaches the client (within FlushDelay), not
+// only when the app goes on or the buffers fill: a binary stream, a
+// rewritten page streamed without a length, and an event stream.
+func TestProxyStreamPauses(t *testing.T) {
+	for _, tc := range []struct {
+		ctype, first, want string
+	}{
+		{"application/octet-stream", "0123456789", "0123456789"},
+		{"text/html", "<a href=\"https://acme.my.salesforce.com/x\">x</a>\n", "<a href=\"https://acme.my.salesforce.com.cas.example.net/x\">x</a>\n"},
+		{"text/event-stream", "data: 1\n\n", "data: 1\n\n"},
+	} {
+		t.Run(tc.ctype, func(t *testing.T) {
+			release := make(chan struct{})
+			var once sync.Once
+			free := func() { once.Do(func() { close(release) }) }
+			h := newHarness(t, func(c *Config) {
+				c.Transport = &cannedTransport{
+					header: http.Header{"Content-Type": {tc.ctype}},
+					body: func() io.Reader {
+						return &pausingBody{parts: [][]byte{[]byte(tc.first), []byte("rest")}, release: release}
+					},
+					size: -1,
+				}
+			})
+			t.Cleanup(free) // before the harness's: a failed test ends the handler
+			req, _ := http.NewRequest("GET", sf+"/stream", nil)
+			req.Header.Set("Cookie", "__cas_session=tok-sf")
+			got := make([]byte, len(tc.want))
+			var resp *http.Response
+			done := make(chan error, 1)
+			go func() { // the head, too, waits in the buffers
+				var err error
+				if resp, err = h.client.Do(req); err == nil {
+					_, err = io.ReadFull(resp.Body, got)
+				}
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				if err != nil || string(got) != tc.want {
+					t.Fatalf("before the app went on: %q, %v; want %q", got, err, tc.want)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("what the app sent before pausing did not arrive")
+			}
+			defer resp.Body.Close()
+			free()
+			rest, err := io.ReadAll(resp.Body)
+			if err != nil || string(rest) != "rest" {
+				t.Fatalf("after the pause: %q, %v", rest, err)
 			}
 		})
 	}
