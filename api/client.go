@@ -21,11 +21,17 @@ import (
 // forwarding (DNS rebinding and the like) is turned away.
 const Host = "local-casd.sock"
 
+// DefaultTimeout is how long a Client waits for casd to take a request and
+// start answering it.
+const DefaultTimeout = 60 * time.Second
+
 // Client is the typed client of casd's local API. The zero value is not
 // usable; call NewClient.
 type Client struct {
-	socket string
-	hc     *http.Client
+	socket  string
+	hc      *http.Client
+	tr      *http.Transport
+	timeout time.Duration
 	// OnVersionMismatch, if set, is called once when casd's version differs
 	// from this client's.
 	OnVersionMismatch func(daemon, client string)
@@ -37,16 +43,48 @@ func NewClient(socket string) *Client {
 	if socket == "" {
 		socket = DefaultSocketPath()
 	}
-	tr := &http.Transport{
+	c := &Client{socket: socket}
+	c.tr = &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
+			d := net.Dialer{Timeout: c.timeout}
 			return d.DialContext(ctx, "unix", socket)
 		},
 		DisableCompression: true,
 		MaxIdleConns:       2,
 		IdleConnTimeout:    30 * time.Second,
 	}
-	return &Client{socket: socket, hc: &http.Client{Transport: tr}}
+	c.hc = &http.Client{Transport: c.tr}
+	c.SetTimeout(DefaultTimeout)
+	return c
+}
+
+// SetTimeout bounds how long each request waits for casd to take it and to
+// start answering (d <= 0: no bound); past it the request fails with a
+// *TimeoutError. An answer that has begun, such as a followed event
+// stream, is not cut off. Call it before the first request.
+func (c *Client) SetTimeout(d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	c.timeout = d
+	c.tr.ResponseHeaderTimeout = d
+}
+
+// TimeoutError means casd took the connection but did not answer in time:
+// it is overloaded or stuck.
+type TimeoutError struct {
+	Socket string
+	After  time.Duration
+}
+
+func (e *TimeoutError) Error() string {
+	return fmt.Sprintf("casd did not answer within %s (socket %s)", e.After, e.Socket)
+}
+
+// IsTimeout reports whether err means casd did not answer in time.
+func IsTimeout(err error) bool {
+	var t *TimeoutError
+	return errors.As(err, &t)
 }
 
 // Socket reports the socket path the client dials.
@@ -132,6 +170,10 @@ func (c *Client) send(ctx context.Context, method, path string, in any) (*http.R
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
+		}
+		var ne net.Error
+		if c.timeout > 0 && errors.As(err, &ne) && ne.Timeout() {
+			return nil, &TimeoutError{Socket: c.socket, After: c.timeout}
 		}
 		return nil, &UnreachableError{Socket: c.socket, Err: unwrapURLError(err)}
 	}
@@ -497,6 +539,8 @@ func (c *Client) ExportEvents(ctx context.Context, q EventQuery, dst io.Writer) 
 		return err
 	}
 	defer resp.Body.Close()
-	_, err = io.Copy(dst, resp.Body)
+	if _, err = io.Copy(dst, resp.Body); err != nil && ctx.Err() == nil {
+		return fmt.Errorf("the export broke off, so what was written is incomplete (casd's log says why): %w", err)
+	}
 	return err
 }

@@ -39,11 +39,14 @@ An error: casd refused the request (its message names the field or thing at faul
 A usage error: an unknown command or flag, a missing or invalid argument.
 .TP
 .B 3
-casd is not reachable: nothing listens on its socket, or the socket cannot be opened.
+casd is not reachable: nothing listens on its socket, or the socket cannot be opened; or casd did not answer within the timeout (--timeout, CAS_TIMEOUT).
 .SH ENVIRONMENT
 .TP
 .B CAS_SOCKET
 Path of casd's socket, used when --socket is not given. The default is /run/cas/casd.sock for root, otherwise $XDG_RUNTIME_DIR/cas/casd.sock.
+.TP
+.B CAS_TIMEOUT
+How long to wait for casd to answer a request, used when --timeout is not given: a duration such as 30s or 2m, or 0 to wait as long as it takes. The default is 60s. A stream that has begun (events tail -f) is never cut off.
 .TP
 .B NO_COLOR
 When set (to any value), output carries no colour. Colour is also off whenever stdout is not a terminal.

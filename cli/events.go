@@ -245,7 +245,7 @@ func reconnectEvents(opts *EventsTailOptions, c *api.Client, q api.EventQuery, c
 			return w, nil
 		}
 		var apiErr *api.Error
-		if !api.IsUnreachable(err) && !(errors.As(err, &apiErr) && apiErr.Status >= 500) {
+		if !api.IsUnreachable(err) && !api.IsTimeout(err) && !(errors.As(err, &apiErr) && apiErr.Status >= 500) {
 			return nil, err // casd refuses the query itself: retrying won't help
 		}
 		wait = min(2*wait, reconnectMax)

@@ -16,7 +16,7 @@ const (
 	ExitOK          = 0 // success
 	ExitError       = 1 // any other failure, including casd refusing the request
 	ExitUsage       = 2 // bad flags or arguments
-	ExitUnreachable = 3 // casd is not reachable on its socket
+	ExitUnreachable = 3 // casd is not reachable on its socket, or did not answer in time
 )
 
 // FlagError is a usage error: bad flags, bad arguments, a missing or
@@ -49,6 +49,10 @@ func ExitCode(err error, w io.Writer) int {
 		// The error already reads "casd is not running (socket …): …".
 		fmt.Fprintf(w, "cas: %v\n", err)
 		fmt.Fprintln(w, "cas: start casd, or point cas at its socket with --socket or CAS_SOCKET")
+		return ExitUnreachable
+	case api.IsTimeout(err):
+		fmt.Fprintf(w, "cas: %v\n", err)
+		fmt.Fprintln(w, "cas: casd is overloaded or stuck: see its log, or wait longer with --timeout or CAS_TIMEOUT")
 		return ExitUnreachable
 	case errors.As(err, &fe):
 		fmt.Fprintf(w, "cas: %s\n", sanitizeLines(err.Error()))

@@ -49,6 +49,7 @@ on a terminal and never when NO_COLOR is set.`,
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.SetIn(f.IOStreams.In)
 	cmd.PersistentFlags().StringVar(&f.Socket, "socket", f.Socket, "`PATH` of casd's socket (default $CAS_SOCKET, else the per-user or system default)")
+	cmd.PersistentFlags().StringVar(&f.Timeout, "timeout", f.Timeout, "how long to wait for casd to answer, as a `DURATION` (default $CAS_TIMEOUT, else 60s; 0 waits as long as it takes)")
 
 	cmd.AddCommand(
 		newCmdStatus(f, nil),

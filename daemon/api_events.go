@@ -231,6 +231,19 @@ func (d *Daemon) follow(ctx context.Context, w http.ResponseWriter, rc *http.Res
 	}
 }
 
+// endStream ends an answer whose head has been sent, after err: on an
+// error the connection is cut before the body's end, so that the client
+// sees the stream break instead of a shorter export that looks whole.
+func (d *Daemon) endStream(r *http.Request, err error) {
+	if err == nil {
+		return
+	}
+	if r.Context().Err() == nil {
+		d.log.Error("local api: stream broken off", "path", r.URL.Path, "err", err)
+	}
+	panic(http.ErrAbortHandler)
+}
+
 var csvHeader = []string{"id", "time", "kind", "app", "user", "source_ip", "user_agent", "device", "action", "decision", "policies", "reason", "session_id", "object", "bytes", "details"}
 
 // exportEvents writes every event in the range as JSON lines or CSV,
@@ -242,13 +255,23 @@ func (d *Daemon) exportEvents(w http.ResponseWriter, r *http.Request) error {
 	}
 	f.Limit = 0
 	format := r.URL.Query().Get("format")
+	// The head goes out at once: a filter that matches little of a long
+	// log may take a while to find its first row, and the client's
+	// timeout (cas --timeout) counts until the answer begins.
+	begin := func(contentType string) {
+		w.Header().Set("Content-Type", contentType)
+		w.WriteHeader(http.StatusOK)
+		http.NewResponseController(w).Flush()
+	}
 	switch format {
 	case "", "jsonl":
-		w.Header().Set("Content-Type", "application/x-ndjson")
+		begin("application/x-ndjson")
 		enc := json.NewEncoder(w)
-		return d.db.EventsFunc(r.Context(), f, func(e store.Event) error { return enc.Encode(toAPIEvent(e)) })
+		err := d.db.EventsFunc(r.Context(), f, func(e store.Event) error { return enc.Encode(toAPIEvent(e)) })
+		d.endStream(r, err)
+		return nil
 	case "csv":
-		w.Header().Set("Content-Type", "text/csv")
+		begin("text/csv")
 		cw := csv.NewWriter(w)
 		cw.Write(csvHeader)
 		err := d.db.EventsFunc(r.Context(), f, func(e store.Event) error {
@@ -259,7 +282,11 @@ func (d *Daemon) exportEvents(w http.ResponseWriter, r *http.Request) error {
 			})
 		})
 		cw.Flush()
-		return err
+		if err == nil {
+			err = cw.Error()
+		}
+		d.endStream(r, err)
+		return nil
 	default:
 		return invalid("format: %q is not one of jsonl, csv", format)
 	}
