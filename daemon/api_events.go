@@ -173,7 +173,7 @@ func (d *Daemon) tailEvents(w http.ResponseWriter, r *http.Request) error {
 			page.Limit = min(remaining, eventPage)
 		}
 		if evs, err = d.db.Events(r.Context(), page); err != nil {
-			return nil // the status is sent: the stream just ends
+			d.endStream(r, err) // the status is sent: break the stream off
 		}
 	}
 	if !follow {
