@@ -350,7 +350,14 @@ func (p *Proxy) serve(x *exchange) error {
 		if done || err != nil {
 			return err
 		}
-	} else if RequestRewritable(x.rq.contentType) && x.rq.contentEncoding == "" {
+	}
+	switch {
+	case x.rq.contentEncoding != "":
+	case isMultipartForm(x.rq.contentType):
+		if err := p.rewriteMultipartBody(out, x.rq.contentType); err != nil {
+			return err
+		}
+	case act.Kind != KindUpload && RequestRewritable(x.rq.contentType):
 		if err := p.rewriteRequestBody(out); err != nil {
 			return err
 		}
