@@ -64,6 +64,8 @@ type costs struct {
 	futex, switches  float64 // futex calls and context switches per request
 	idle             float64 // the machine's idle share during the run, percent
 	appMs            float64 // the app's CPU time per request (it runs in casbench), ms
+	appSwitches      float64 // the app's context switches per request (voluntary: it slept)
+	wrkMs            float64 // wrk's CPU time per request, ms
 	reqPerSec        float64
 }
 
@@ -85,9 +87,9 @@ func countCosts(wdir string, pids []int, t target, workload, path string, thread
 	}
 	progress(fmt.Sprintf("perf stat: %s through %s", workload, t.name))
 	busy0, idle0 := cpuTimes()
-	app0 := selfCPU()
+	app0, sw0 := selfCPU()
 	r, werr := wrk(wdir, t.base+path, threads, conns, d, t.headers...)
-	app1 := selfCPU()
+	app1, sw1 := selfCPU()
 	busy1, idle1 := cpuTimes()
 	if err := st.Wait(); err != nil {
 		return costs{}, fmt.Errorf("perf stat: %w\n%s", err, out.String())
@@ -101,6 +103,8 @@ func countCosts(wdir string, pids []int, t target, workload, path string, thread
 	}
 	n := float64(r.Requests)
 	c.appMs = float64(app1-app0) / float64(time.Millisecond) / n
+	c.appSwitches = float64(sw1-sw0) / n
+	c.wrkMs = float64(r.CPU) / float64(time.Millisecond) / n
 	for _, line := range strings.Split(out.String(), "\n") {
 		f := strings.Split(line, ",")
 		if len(f) < 3 {
@@ -172,11 +176,12 @@ func cpuTimes() (busy, idle int64) {
 	return busy, idle
 }
 
-// selfCPU is this process's CPU time (user and system), where the app runs.
-func selfCPU() time.Duration {
+// selfCPU is this process's CPU time (user and system), where the app
+// runs, and its voluntary context switches (its threads going to sleep).
+func selfCPU() (time.Duration, int64) {
 	var ru syscall.Rusage
 	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
-		return 0
+		return 0, 0
 	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), ru.Nvcsw
 }

@@ -156,10 +156,10 @@ func render(o options, targets []target, res map[string]map[string]figures, memW
 		free, res["html"]["nginx proxy_pass"].reqPerSec, res["html"]["nginx + sub_filter"].reqPerSec, ratio(casd("html").reqPerSec, res["html"]["nginx proxy_pass"].reqPerSec))
 	w("Direct-to-app figures are the ceiling of this machine: wrk and the app share its 2 cores with the proxy under test.\n")
 	if len(cs) > 0 {
-		w("\nPer-request costs (perf stat over one more run each, `-perf %s`; proxy CPU is its task-clock, all threads; app CPU is the app's, in casbench; system calls and switches are the proxy's):\n\n", o.perf)
-		w("| workload | proxy | req/s in this run | machine idle | proxy CPU ms/req | app CPU ms/req | write/req | read/req | futex/req | context switches/req |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+		w("\nPer-request costs (perf stat over one more run each, `-perf %s`; proxy CPU is its task-clock, all threads; app CPU is the app's, in casbench, and wrk CPU wrk's; system calls and switches are the proxy's; app sleeps are the app's voluntary context switches):\n\n", o.perf)
+		w("| workload | proxy | req/s in this run | machine idle | proxy CPU ms/req | app CPU ms/req | wrk CPU ms/req | write/req | read/req | futex/req | context switches/req | app sleeps/req |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 		for _, c := range cs {
-			w("| %s | %s | %.0f | %.0f%% | %.3f | %.3f | %.1f | %.1f | %.1f | %.1f |\n", c.workload, c.target, c.reqPerSec, c.idle, c.cpuMs, c.appMs, c.writes, c.reads, c.futex, c.switches)
+			w("| %s | %s | %.0f | %.0f%% | %.3f | %.3f | %.3f | %.1f | %.1f | %.1f | %.1f | %.2f |\n", c.workload, c.target, c.reqPerSec, c.idle, c.cpuMs, c.appMs, c.wrkMs, c.writes, c.reads, c.futex, c.switches, c.appSwitches)
 		}
 	}
 	return b.String()

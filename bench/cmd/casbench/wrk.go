@@ -32,6 +32,7 @@ type wrkRun struct {
 	Non2xx      int64
 	SocketErrs  int64 // connect, read, write and timeout errors
 	Output      string
+	CPU         time.Duration // wrk's own CPU time, user and system
 }
 
 // wrk runs wrk against url for d with threads and conns and the headers
@@ -60,6 +61,7 @@ func wrk(dir, url string, threads, conns int, d time.Duration, headers ...string
 	if err != nil {
 		return wrkRun{}, fmt.Errorf("wrk %s: %w", url, err)
 	}
+	r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return r, nil
 }
 
