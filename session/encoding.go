@@ -217,6 +217,14 @@ func (nopWriteCloser) Close() error { return nil }
 // same way, streaming with bounded memory. It returns the number of decoded
 // bytes read.
 func (r *Rewriter) RewriteBody(dir Direction, enc string, dst io.Writer, src io.Reader) (int64, error) {
+	return r.rewriteBody(dir, enc, dst, src, false)
+}
+
+// rewriteBody is RewriteBody; with stream set, the encoder is flushed
+// after each piece read from src, so that what the app sent before a
+// pause leaves the encoder's window (a stream's delayed flush then sends
+// it on).
+func (r *Rewriter) rewriteBody(dir Direction, enc string, dst io.Writer, src io.Reader, stream bool) (int64, error) {
 	d, err := r.codecs.decoder(enc, src)
 	if err != nil {
 		return 0, err
@@ -231,7 +239,12 @@ func (r *Rewriter) RewriteBody(dir Direction, enc string, dst io.Writer, src io.
 	defer r.putWriter(dir, rw)
 	bp := r.bufs.Get().(*[]byte)
 	defer r.bufs.Put(bp)
-	n, err := io.CopyBuffer(rw, onlyReader{d}, *bp)
+	var n int64
+	if f, ok := ew.(interface{ Flush() error }); stream && ok {
+		n, err = copyFlushing(rw, d, f, *bp)
+	} else {
+		n, err = io.CopyBuffer(rw, onlyReader{d}, *bp)
+	}
 	if err != nil {
 		return n, fmt.Errorf("session: rewrite body: %w", err)
 	}
@@ -242,6 +255,29 @@ func (r *Rewriter) RewriteBody(dir Direction, enc string, dst io.Writer, src io.
 		return n, fmt.Errorf("session: rewrite body: finish %s encoding: %w", d.enc, err)
 	}
 	return n, nil
+}
+
+// copyFlushing copies src to w through buf, flushing f after each piece.
+func copyFlushing(w io.Writer, src io.Reader, f interface{ Flush() error }, buf []byte) (int64, error) {
+	var n int64
+	for {
+		m, err := src.Read(buf)
+		if m > 0 {
+			if _, werr := w.Write(buf[:m]); werr != nil {
+				return n, werr
+			}
+			n += int64(m)
+			if ferr := f.Flush(); ferr != nil {
+				return n, ferr
+			}
+		}
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+	}
 }
 
 // onlyReader hides WriteTo so io.CopyBuffer uses the buffer it is given.

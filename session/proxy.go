@@ -563,7 +563,7 @@ func (p *Proxy) respond(x *exchange, resp *http.Response) error {
 		x.w.WriteHeader(resp.StatusCode)
 		df := newDelayedFlusher(x.w)
 		defer df.stop()
-		if _, err := p.cfg.Rewriter.RewriteBody(Response, rh.contentEncoding, df, resp.Body); err != nil {
+		if _, err := p.cfg.Rewriter.rewriteBody(Response, rh.contentEncoding, df, resp.Body, true); err != nil {
 			return errSent{err}
 		}
 		return nil

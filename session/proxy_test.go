@@ -699,20 +699,39 @@ func (b *pausingBody) Read(p []byte) (int, error) {
 func TestProxyStreamPauses(t *testing.T) {
 	for _, tc := range []struct {
 		ctype, first, want string
+		gzip               bool
 	}{
-		{"application/octet-stream", "0123456789", "0123456789"},
-		{"text/html", "<a href=\"https://acme.my.salesforce.com/x\">x</a>\n", "<a href=\"https://acme.my.salesforce.com.cas.example.net/x\">x</a>\n"},
-		{"text/event-stream", "data: 1\n\n", "data: 1\n\n"},
+		{"application/octet-stream", "0123456789", "0123456789", false},
+		{"text/html", "<a href=\"https://acme.my.salesforce.com/x\">x</a>\n", "<a href=\"https://acme.my.salesforce.com.cas.example.net/x\">x</a>\n", false},
+		{"text/html", "<a href=\"https://acme.my.salesforce.com/x\">x</a>\n", "<a href=\"https://acme.my.salesforce.com.cas.example.net/x\">x</a>\n", true},
+		{"text/event-stream", "data: 1\n\n", "data: 1\n\n", false},
 	} {
-		t.Run(tc.ctype, func(t *testing.T) {
+		name := tc.ctype
+		parts := [][]byte{[]byte(tc.first), []byte("rest")}
+		header := http.Header{"Content-Type": {tc.ctype}}
+		if tc.gzip {
+			// The app's gzip stream, flushed before its pause.
+			name += ", gzip"
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			io.WriteString(zw, tc.first)
+			zw.Flush()
+			first := bytes.Clone(z.Bytes())
+			z.Reset()
+			io.WriteString(zw, "rest")
+			zw.Close()
+			parts = [][]byte{first, z.Bytes()}
+			header.Set("Content-Encoding", "gzip")
+		}
+		t.Run(name, func(t *testing.T) {
 			release := make(chan struct{})
 			var once sync.Once
 			free := func() { once.Do(func() { close(release) }) }
 			h := newHarness(t, func(c *Config) {
 				c.Transport = &cannedTransport{
-					header: http.Header{"Content-Type": {tc.ctype}},
+					header: header,
 					body: func() io.Reader {
-						return &pausingBody{parts: [][]byte{[]byte(tc.first), []byte("rest")}, release: release}
+						return &pausingBody{parts: parts, release: release}
 					},
 					size: -1,
 				}
@@ -722,12 +741,22 @@ func TestProxyStreamPauses(t *testing.T) {
 			req.Header.Set("Cookie", "__cas_session=tok-sf")
 			got := make([]byte, len(tc.want))
 			var resp *http.Response
+			var body io.Reader
 			done := make(chan error, 1)
 			go func() { // the head, too, waits in the buffers
 				var err error
-				if resp, err = h.client.Do(req); err == nil {
-					_, err = io.ReadFull(resp.Body, got)
+				if resp, err = h.client.Do(req); err != nil {
+					done <- err
+					return
 				}
+				body = resp.Body
+				if tc.gzip {
+					if body, err = gzip.NewReader(resp.Body); err != nil {
+						done <- err
+						return
+					}
+				}
+				_, err = io.ReadFull(body, got)
 				done <- err
 			}()
 			select {
@@ -740,7 +769,7 @@ func TestProxyStreamPauses(t *testing.T) {
 			}
 			defer resp.Body.Close()
 			free()
-			rest, err := io.ReadAll(resp.Body)
+			rest, err := io.ReadAll(body)
 			if err != nil || string(rest) != "rest" {
 				t.Fatalf("after the pause: %q, %v", rest, err)
 			}
