@@ -228,6 +228,23 @@ func arrived(t *testing.T, s *net.TCPConn, wait time.Duration) []byte {
 	}
 }
 
+// expect fails unless exactly want reaches s next: all of it within 10 s
+// (a loaded machine may be slow to run the reader), then nothing more
+// within 50 ms.
+func expect(t *testing.T, s *net.TCPConn, want []byte, what string) {
+	t.Helper()
+	got := make([]byte, len(want))
+	s.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, err := io.ReadFull(s, got)
+	s.SetReadDeadline(time.Time{})
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("%s: %d of %d bytes arrived (%v), or they differ", what, n, len(want), err)
+	}
+	if more := arrived(t, s, 50*time.Millisecond); len(more) != 0 {
+		t.Fatalf("%s: %d bytes more than the %d expected arrived", what, len(more), len(want))
+	}
+}
+
 // TestCork: corked writes reach the peer only when HoldMax fills, at Flush
 // or at Uncork, in order and whole; writes after Uncork go at once.
 func TestCork(t *testing.T) {
@@ -252,10 +269,7 @@ func TestCork(t *testing.T) {
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
 	}
-	want := data[:off]
-	if got := arrived(t, s, 100*time.Millisecond); !bytes.Equal(got, want) {
-		t.Fatalf("after Flush %d bytes arrived, want %d", len(got), len(want))
-	}
+	expect(t, s, data[:off], "after Flush")
 	// Records until HoldMax fills: the ones before the one that would
 	// overflow it arrive without a Flush.
 	start := off
@@ -264,23 +278,17 @@ func TestCork(t *testing.T) {
 	}
 	full := off
 	write(rec)
-	if got := arrived(t, s, 100*time.Millisecond); !bytes.Equal(got, data[start:full]) {
-		t.Fatalf("when the hold filled %d bytes arrived, want %d", len(got), full-start)
-	}
+	expect(t, s, data[start:full], "when the hold filled")
 	// A large write that does not fit goes at once, after what is held.
 	write(HoldMax)
-	if got := arrived(t, s, 100*time.Millisecond); !bytes.Equal(got, data[full:off]) {
-		t.Fatalf("after a large write %d bytes arrived, want %d", len(got), off-full)
-	}
+	expect(t, s, data[full:off], "after a large write")
 	write(100)
 	if err := c.Uncork(); err != nil {
 		t.Fatal(err)
 	}
 	last := off
 	write(200) // direct again
-	if got := arrived(t, s, 100*time.Millisecond); !bytes.Equal(got, data[last-100:off]) {
-		t.Fatalf("after Uncork %d bytes arrived, want %d", len(got), off-last+100)
-	}
+	expect(t, s, data[last-100:off], "after Uncork")
 	// Flush and Uncork on an uncorked connection do nothing.
 	if err := c.Flush(); err != nil {
 		t.Fatal(err)
