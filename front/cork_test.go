@@ -162,7 +162,7 @@ func TestCorkedFlush(t *testing.T) {
 	free := func() { once.Do(func() { close(release) }) }
 	t.Cleanup(free) // before the server's: a failed test ends the handler
 	cl := cs.dial(t)
-	cl.c.SetDeadline(time.Now().Add(2 * time.Second))
+	cl.c.SetDeadline(time.Now().Add(10 * time.Second))
 	cl.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n")
 	res, err := http.ReadResponse(cl.br, nil)
 	if err != nil {
