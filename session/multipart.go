@@ -44,7 +44,7 @@ func (p *Proxy) rewriteMultipartBody(out *http.Request, contentType string) erro
 // cannot read as multipart (RFC 2046, section 5.1.1) it leaves as it is:
 // a body that is not well formed comes back unchanged, and so does every
 // part that has a file name, an unreadable Content-Disposition or a
-// Content-Transfer-Encoding.
+// Content-Transfer-Encoding other than 7bit, 8bit or binary.
 func (r *Rewriter) multipartFields(body []byte, boundary string) []byte {
 	delim := []byte("\r\n--" + boundary)
 	// The first delimiter may open the body (no CRLF before it).
