@@ -10,6 +10,8 @@
 #   bench/run.sh -d 3s -dl-d 2s -runs 1   # a quick look
 #   bench/run.sh -perf DIR            # also perf profiles and per-request costs
 #   bench/run.sh -hold                # set up, print each target's wrk command, wait
+#
+# To compare two casd builds, hold both and alternate short runs: bench/ab.sh.
 set -eu
 cd "$(dirname "$0")/.."
 
