@@ -212,11 +212,13 @@ func parseFields(head []byte, eol int, fields []field) (_ []field, badName bool,
 			return fields, badName, errBadRequest
 		}
 		f := field{ks: i, ke: i + colon}
-		switch canonicalKey(head[f.ks:f.ke]) {
-		case keyInvalid:
+		switch kind, _ := httpwire.Key(head[f.ks:f.ke]); kind {
+		case httpwire.KeyInvalid:
 			return fields, badName, errBadRequest
-		case keySpace:
+		case httpwire.KeySpace:
 			badName = true
+		default:
+			httpwire.CanonicalizeKey(head[f.ks:f.ke])
 		}
 		f.vs, f.ve = trimSpace(head, i+colon+1, i+len(line))
 		if !validValue(head[f.vs:f.ve]) {
@@ -275,70 +277,14 @@ func trimLine(s string) string {
 	return strings.Trim(s, " \t")
 }
 
-// What canonicalKey found in a key.
-const (
-	keyOK      = iota
-	keySpace   // a space: accepted by net/textproto, not canonicalised
-	keyInvalid // empty, or a byte neither token nor space
-)
-
-// canonicalKey canonicalises key in place as net/textproto's
-// canonicalMIMEHeaderKey does, and reports what it found.
-func canonicalKey(key []byte) int {
-	if len(key) == 0 {
-		return keyInvalid
-	}
-	space := false
-	for _, c := range key {
-		if byteClass[c]&tokenByte != 0 {
-			continue
-		}
-		if c != ' ' {
-			return keyInvalid
-		}
-		space = true
-	}
-	if space {
-		return keySpace
-	}
-	upper := true
-	for i, c := range key {
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		key[i] = c
-		upper = c == '-'
-	}
-	return keyOK
-}
-
 func validValue(v []byte) bool {
 	for _, c := range v {
-		if byteClass[c]&valueByte == 0 {
+		if !httpwire.IsValueByte(c) {
 			return false
 		}
 	}
 	return true
 }
-
-const (
-	tokenByte = 1 << iota // RFC 9110 tchar
-	valueByte             // VCHAR, SP, HTAB, obs-text
-)
-
-var byteClass = func() (t [256]uint8) {
-	for c := 0; c < 256; c++ {
-		if c >= 0x21 && c <= 0x7e || c == ' ' || c == '\t' || c >= 0x80 {
-			t[c] |= valueByte
-		}
-		if '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0 {
-			t[c] |= tokenByte
-		}
-	}
-	return t
-}()
 
 // readRequest reads the next request from the connection, with ctx as
 // its context; what follows its head (its body) is left in c.br.

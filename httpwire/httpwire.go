@@ -156,3 +156,78 @@ func lower(b byte) byte {
 	}
 	return b
 }
+
+// What a header name is to net/textproto (Key).
+const (
+	KeyToken   = iota // token bytes only: canonicalised
+	KeySpace          // token bytes and spaces: accepted, and kept as it is
+	KeyInvalid        // empty, or a byte neither a token byte nor a space
+)
+
+// Key reports what kind of header name key is and, for a KeyToken,
+// whether it is in net/textproto's canonical form already.
+func Key[T string | []byte](key T) (kind int, canonical bool) {
+	if len(key) == 0 {
+		return KeyInvalid, false
+	}
+	upper, canonical, space := true, true, false
+	for i := 0; i < len(key); i++ {
+		c := key[i]
+		if !IsTokenByte(c) {
+			if c != ' ' {
+				return KeyInvalid, false
+			}
+			space = true
+			continue
+		}
+		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
+			canonical = false
+		}
+		upper = c == '-'
+	}
+	if space {
+		return KeySpace, false
+	}
+	return KeyToken, canonical
+}
+
+// CanonicalizeKey puts a KeyToken name into net/textproto's canonical
+// form in place: its first letter and each one after a '-' in upper case,
+// the others in lower case.
+func CanonicalizeKey(key []byte) {
+	upper := true
+	for i, c := range key {
+		if upper && 'a' <= c && c <= 'z' {
+			c -= 'a' - 'A'
+		} else if !upper && 'A' <= c && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		key[i] = c
+		upper = c == '-'
+	}
+}
+
+// IsTokenByte reports whether c may be in a header name: an RFC 9110
+// tchar.
+func IsTokenByte(c byte) bool { return byteClass[c]&tokenByte != 0 }
+
+// IsValueByte reports whether c may be in a header value, as
+// net/textproto decides it: VCHAR, obs-text, SP and HTAB.
+func IsValueByte(c byte) bool { return byteClass[c]&valueByte != 0 }
+
+const (
+	tokenByte = 1 << iota
+	valueByte
+)
+
+var byteClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		if c >= 0x21 && c <= 0x7e || c == ' ' || c == '\t' || c >= 0x80 {
+			t[c] |= valueByte
+		}
+		if '0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || strings.IndexByte("!#$%&'*+-.^_`|~", byte(c)) >= 0 {
+			t[c] |= tokenByte
+		}
+	}
+	return t
+}()

@@ -10,8 +10,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/net/http/httpguts"
-
 	"github.com/cas-proxy/cas/httpwire"
 )
 
@@ -229,7 +227,7 @@ func parseHead(head string, resp *http.Response, vals []string) error {
 			return fmt.Errorf("malformed MIME header line: %q", kv)
 		}
 		for i := 0; i < len(v); i++ {
-			if !validHeaderValueByte(v[i]) {
+			if !httpwire.IsValueByte(v[i]) {
 				return fmt.Errorf("malformed MIME header line: %q", kv)
 			}
 		}
@@ -269,42 +267,17 @@ func trimSPHT(s string) string {
 // canonicalKey returns the key of a header line as textproto makes it:
 // canonical when it is a token, as it is when it also holds spaces, and
 // not ok when it is empty or holds other bytes. A key that is canonical
-// already is sliced from k; a common one comes from a table.
+// already is k itself; a common one comes from a table.
 func canonicalKey(k string) (string, bool) {
-	if k == "" {
+	switch kind, canonical := httpwire.Key(k); {
+	case kind == httpwire.KeyInvalid:
 		return "", false
-	}
-	upper, canonical, space := true, true, false
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !validHeaderFieldByte(c) {
-			if c != ' ' {
-				return "", false
-			}
-			space = true
-			continue
-		}
-		if upper && 'a' <= c && c <= 'z' || !upper && 'A' <= c && c <= 'Z' {
-			canonical = false
-		}
-		upper = c == '-'
-	}
-	if space || canonical {
+	case kind == httpwire.KeySpace || canonical:
 		return k, true
 	}
 	var arr [64]byte
-	b := arr[:0]
-	upper = true
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		b = append(b, c)
-		upper = c == '-'
-	}
+	b := append(arr[:0], k...)
+	httpwire.CanonicalizeKey(b)
 	if s, ok := commonKeys[string(b)]; ok {
 		return s, true
 	}
@@ -332,18 +305,6 @@ var commonKeys = func() map[string]string {
 	}
 	return m
 }()
-
-// validHeaderFieldByte reports whether c may be in a header name (a tchar,
-// RFC 9110 §5.6.2), as textproto decides it.
-func validHeaderFieldByte(c byte) bool {
-	return c < 0x80 && httpguts.IsTokenRune(rune(c))
-}
-
-// validHeaderValueByte reports whether c may be in a header value as
-// textproto decides it: VCHAR, obs-text, SP and HTAB.
-func validHeaderValueByte(c byte) bool {
-	return c >= 0x20 && c != 0x7f || c == '\t'
-}
 
 // frame sets resp's framing from its header as net/http's readTransfer
 // does for a response to a request with method: ContentLength,

@@ -5,7 +5,7 @@ import (
 	"net/textproto"
 	"strings"
 
-	"golang.org/x/net/http/httpguts"
+	"github.com/cas-proxy/cas/httpwire"
 )
 
 // isHopByHop reports whether the canonical header name k is one of the
@@ -66,33 +66,19 @@ func connectionListed(conn []string, k string) bool {
 	return false
 }
 
-// isCanonicalOf reports whether k == textproto.CanonicalMIMEHeaderKey(f),
-// without building the canonical form: a name with a byte outside the
-// token characters is its own canonical form; any other has its first
-// letter and each letter after a '-' in upper case, the rest in lower.
+// isCanonicalOf reports whether k == textproto.CanonicalMIMEHeaderKey(f):
+// a name that is not all token bytes is its own canonical form.
 func isCanonicalOf(k, f string) bool {
 	if len(k) != len(f) {
 		return false
 	}
-	for i := 0; i < len(f); i++ {
-		if !httpguts.IsTokenRune(rune(f[i])) {
-			return k == f
-		}
+	if kind, canonical := httpwire.Key(f); kind != httpwire.KeyToken || canonical {
+		return k == f
 	}
-	upper := true
-	for i := 0; i < len(f); i++ {
-		c := f[i]
-		if upper && 'a' <= c && c <= 'z' {
-			c -= 'a' - 'A'
-		} else if !upper && 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != k[i] {
-			return false
-		}
-		upper = c == '-'
-	}
-	return true
+	var arr [64]byte
+	b := append(arr[:0], f...)
+	httpwire.CanonicalizeKey(b)
+	return string(b) == k
 }
 
 // headerValue is h.Get(k) for a canonical k, without canonicalising it
