@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -52,31 +53,15 @@ func serveCorked(t *testing.T, h http.HandlerFunc) *corkServer {
 	roots.AddCert(ca.Cert)
 	cs := &corkServer{cfg: &tls.Config{RootCAs: roots, ServerName: "a.test"}}
 	s := &Server{Handler: h, ErrorLog: quietLog()}
-	ln := listen(t)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			spy := corkSpy{netio.Wrap(c).(*netio.Conn), &cs.corks, &cs.uncorks}
-			tc := tls.Server(spy, &tls.Config{Certificates: []tls.Certificate{*cert}})
-			wg.Go(func() {
-				if tc.Handshake() != nil {
-					tc.Close()
-					return
-				}
-				s.ServeConn(tc)
-			})
+	cs.addr = serveFrontConns(t, s, func(c net.Conn) net.Conn {
+		spy := corkSpy{netio.Wrap(c).(*netio.Conn), &cs.corks, &cs.uncorks}
+		tc := tls.Server(spy, &tls.Config{Certificates: []tls.Certificate{*cert}})
+		if tc.Handshake() != nil {
+			tc.Close()
+			return nil
 		}
+		return tc
 	})
-	t.Cleanup(func() {
-		ln.Close()
-		s.Close()
-		wg.Wait()
-	})
-	cs.addr = ln.Addr().String()
 	return cs
 }
 

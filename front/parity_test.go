@@ -152,6 +152,13 @@ func listen(t testing.TB) net.Listener {
 
 // serveFront runs s on a loopback listener until the test ends.
 func serveFront(t testing.TB, s *Server) string {
+	return serveFrontConns(t, s, nil)
+}
+
+// serveFrontConns is serveFront with each accepted connection first
+// passed through prep (when set), on its own goroutine: what prep
+// returns is served, nil is dropped.
+func serveFrontConns(t testing.TB, s *Server, prep func(net.Conn) net.Conn) string {
 	t.Helper()
 	ln := listen(t)
 	var wg sync.WaitGroup
@@ -161,7 +168,14 @@ func serveFront(t testing.TB, s *Server) string {
 			if err != nil {
 				return
 			}
-			wg.Go(func() { s.ServeConn(c) })
+			wg.Go(func() {
+				if prep != nil {
+					if c = prep(c); c == nil {
+						return
+					}
+				}
+				s.ServeConn(c)
+			})
 		}
 	})
 	t.Cleanup(func() {
