@@ -47,11 +47,11 @@ type Conn struct {
 	held   *[]byte
 }
 
-// HoldMax is the most a corked connection gathers before writing: four
+// holdMax is the most a corked connection gathers before writing: four
 // TLS records.
-const HoldMax = 64 << 10
+const holdMax = 64 << 10
 
-var holdBufs = sync.Pool{New: func() any { b := make([]byte, 0, HoldMax); return &b }}
+var holdBufs = sync.Pool{New: func() any { b := make([]byte, 0, holdMax); return &b }}
 
 // call is one Read's or Write's buffer and outcome.
 type call struct {
@@ -121,21 +121,17 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if !c.corked {
 		return c.write(p)
 	}
-	h := *c.held
-	if len(h)+len(p) <= HoldMax {
-		*c.held = append(h, p...)
+	if len(*c.held)+len(p) <= holdMax {
+		*c.held = append(*c.held, p...)
 		return len(p), nil
 	}
-	if len(h) > 0 {
-		*c.held = h[:0]
-		if _, err := c.write(h); err != nil {
-			return 0, err
-		}
+	if err := c.writeHeld(); err != nil {
+		return 0, err
 	}
-	if len(p) >= HoldMax/2 {
+	if len(p) >= holdMax/2 {
 		return c.write(p)
 	}
-	*c.held = append((*c.held)[:0], p...)
+	*c.held = append(*c.held, p...)
 	return len(p), nil
 }
 
@@ -148,11 +144,11 @@ func (c *Conn) write(p []byte) (int, error) {
 	return c.result(n, errno, err, false)
 }
 
-// Cork makes the connection gather what is written to it, up to HoldMax
-// bytes, and write it in one system call when that fills, at Flush or at
-// Uncork. A TLS connection writes each record (at most 16 KiB) by itself;
-// corked beneath it, a large response goes out in a quarter of the writes,
-// and its reader wakes a quarter as often.
+// Cork makes the connection gather what is written to it, up to holdMax
+// bytes, and write it in one system call when that fills or at Uncork. A
+// TLS connection writes each record (at most 16 KiB) by itself; corked
+// beneath it, a large response goes out in a quarter of the writes, and
+// its reader wakes a quarter as often.
 func (c *Conn) Cork() {
 	c.wmu.Lock()
 	if !c.corked {
@@ -162,35 +158,35 @@ func (c *Conn) Cork() {
 	c.wmu.Unlock()
 }
 
-// Flush writes what a corked connection has gathered.
-func (c *Conn) Flush() error {
+// Uncork writes what has been gathered and makes writes direct again.
+func (c *Conn) Uncork() error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	return c.flush()
-}
-
-func (c *Conn) flush() error {
-	if !c.corked || len(*c.held) == 0 {
+	if !c.corked {
 		return nil
 	}
+	err := c.writeHeld()
+	c.release()
+	return err
+}
+
+// writeHeld writes what a corked connection has gathered; wmu is held.
+func (c *Conn) writeHeld() error {
 	h := *c.held
+	if len(h) == 0 {
+		return nil
+	}
 	*c.held = h[:0]
 	_, err := c.write(h)
 	return err
 }
 
-// Uncork writes what has been gathered and makes writes direct again.
-func (c *Conn) Uncork() error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	err := c.flush()
-	if c.corked {
-		c.corked = false
-		*c.held = (*c.held)[:0]
-		holdBufs.Put(c.held)
-		c.held = nil
-	}
-	return err
+// release ends gathering, dropping what is held; wmu is held.
+func (c *Conn) release() {
+	c.corked = false
+	*c.held = (*c.held)[:0]
+	holdBufs.Put(c.held)
+	c.held = nil
 }
 
 // Close closes the connection; what a corked connection still holds is
@@ -199,10 +195,7 @@ func (c *Conn) Close() error {
 	err := c.TCPConn.Close()
 	c.wmu.Lock()
 	if c.corked {
-		c.corked = false
-		*c.held = (*c.held)[:0]
-		holdBufs.Put(c.held)
-		c.held = nil
+		c.release()
 	}
 	c.wmu.Unlock()
 	return err

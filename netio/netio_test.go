@@ -245,11 +245,11 @@ func expect(t *testing.T, s *net.TCPConn, want []byte, what string) {
 	}
 }
 
-// TestCork: corked writes reach the peer only when HoldMax fills, at Flush
-// or at Uncork, in order and whole; writes after Uncork go at once.
+// TestCork: corked writes reach the peer only when holdMax fills or at
+// Uncork, in order and whole; writes after Uncork go at once.
 func TestCork(t *testing.T) {
 	c, s := pair(t)
-	data := make([]byte, 3*HoldMax)
+	data := make([]byte, 3*holdMax)
 	rand.Read(data)
 	rec := 16<<10 + 29 // a TLS record's size
 	c.Cork()
@@ -264,23 +264,24 @@ func TestCork(t *testing.T) {
 	write(rec)
 	write(rec)
 	if got := arrived(t, s, 100*time.Millisecond); len(got) != 0 {
-		t.Fatalf("%d bytes arrived before Flush", len(got))
+		t.Fatalf("%d bytes arrived before Uncork", len(got))
 	}
-	if err := c.Flush(); err != nil {
+	if err := c.Uncork(); err != nil {
 		t.Fatal(err)
 	}
-	expect(t, s, data[:off], "after Flush")
-	// Records until HoldMax fills: the ones before the one that would
-	// overflow it arrive without a Flush.
+	expect(t, s, data[:off], "after Uncork")
+	c.Cork()
+	// Records until holdMax fills: the ones before the one that would
+	// overflow it arrive without an Uncork.
 	start := off
-	for off+rec-start <= HoldMax {
+	for off+rec-start <= holdMax {
 		write(rec)
 	}
 	full := off
 	write(rec)
 	expect(t, s, data[start:full], "when the hold filled")
 	// A large write that does not fit goes at once, after what is held.
-	write(HoldMax)
+	write(holdMax)
 	expect(t, s, data[full:off], "after a large write")
 	write(100)
 	if err := c.Uncork(); err != nil {
@@ -289,17 +290,14 @@ func TestCork(t *testing.T) {
 	last := off
 	write(200) // direct again
 	expect(t, s, data[last-100:off], "after Uncork")
-	// Flush and Uncork on an uncorked connection do nothing.
-	if err := c.Flush(); err != nil {
-		t.Fatal(err)
-	}
+	// Uncork on an uncorked connection does nothing.
 	if err := c.Uncork(); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // TestCorkErrors: a write the peer's reset refuses surfaces from the
-// Flush that makes it, and Close drops what is held without writing it.
+// Uncork that makes it, and Close drops what is held without writing it.
 func TestCorkErrors(t *testing.T) {
 	c, s := pair(t)
 	c.Cork()
@@ -317,16 +315,15 @@ func TestCorkErrors(t *testing.T) {
 	c, s = pair(t)
 	s.SetLinger(0)
 	s.Close()
-	c.Cork()
 	var err error
 	for i := 0; i < 100 && err == nil; i++ {
 		time.Sleep(10 * time.Millisecond)
+		c.Cork()
 		c.Write(make([]byte, 1000))
-		err = c.Flush()
+		err = c.Uncork()
 	}
 	var oe *net.OpError
 	if !errors.As(err, &oe) || oe.Op != "write" {
-		t.Fatalf("Flush to a reset peer = %v, want a write OpError", err)
+		t.Fatalf("Uncork to a reset peer = %v, want a write OpError", err)
 	}
-	c.Uncork()
 }
