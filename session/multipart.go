@@ -2,8 +2,6 @@ package session
 
 import (
 	"bytes"
-	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/textproto"
@@ -25,18 +23,7 @@ func (p *Proxy) rewriteMultipartBody(out *http.Request, contentType string) erro
 	if err != nil || params["boundary"] == "" {
 		return nil // the app judges a malformed body
 	}
-	b, err := io.ReadAll(io.LimitReader(out.Body, maxBufferedRequest+1))
-	if err != nil {
-		return fmt.Errorf("read request body: %w", err)
-	}
-	out.Body.Close()
-	if bytes.Contains(b, []byte(p.cfg.Rewriter.m.suffix)) {
-		b = p.cfg.Rewriter.multipartFields(b, params["boundary"])
-	}
-	out.Body = io.NopCloser(bytes.NewReader(b))
-	out.ContentLength = int64(len(b))
-	out.GetBody = nil
-	return nil
+	return p.rewriteInMemory(out, func(b []byte) []byte { return p.cfg.Rewriter.multipartFields(b, params["boundary"]) })
 }
 
 // multipartFields returns body (multipart, with boundary) with the content

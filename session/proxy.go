@@ -506,18 +506,7 @@ func (p *Proxy) rewriteRequestBody(out *http.Request) error {
 		return nil
 	}
 	if out.ContentLength >= 0 && out.ContentLength <= maxBufferedRequest {
-		b, err := io.ReadAll(io.LimitReader(out.Body, maxBufferedRequest+1))
-		if err != nil {
-			return fmt.Errorf("read request body: %w", err)
-		}
-		out.Body.Close()
-		if bytes.Contains(b, []byte(p.cfg.Rewriter.m.suffix)) {
-			b = p.cfg.Rewriter.Bytes(Request, nil, b)
-		}
-		out.Body = io.NopCloser(bytes.NewReader(b))
-		out.ContentLength = int64(len(b))
-		out.GetBody = nil
-		return nil
+		return p.rewriteInMemory(out, func(b []byte) []byte { return p.cfg.Rewriter.Bytes(Request, nil, b) })
 	}
 	body := out.Body
 	out.Body = struct {
@@ -526,6 +515,24 @@ func (p *Proxy) rewriteRequestBody(out *http.Request) error {
 	}{p.cfg.Rewriter.NewReader(Request, body), body}
 	out.ContentLength = -1
 	out.Header.Del("Content-Length")
+	return nil
+}
+
+// rewriteInMemory reads out's body (of at most maxBufferedRequest bytes)
+// and, when it names the proxy suffix, sends rewrite's result instead,
+// with its length.
+func (p *Proxy) rewriteInMemory(out *http.Request, rewrite func([]byte) []byte) error {
+	b, err := io.ReadAll(io.LimitReader(out.Body, maxBufferedRequest+1))
+	if err != nil {
+		return fmt.Errorf("read request body: %w", err)
+	}
+	out.Body.Close()
+	if bytes.Contains(b, []byte(p.cfg.Rewriter.m.suffix)) {
+		b = rewrite(b)
+	}
+	out.Body = io.NopCloser(bytes.NewReader(b))
+	out.ContentLength = int64(len(b))
+	out.GetBody = nil
 	return nil
 }
 
