@@ -76,10 +76,7 @@ func (f *Factory) timeout() (time.Duration, error) {
 	if v == "" {
 		return api.DefaultTimeout, nil
 	}
-	d, err := time.ParseDuration(v)
-	if v == "0" {
-		d, err = 0, nil
-	}
+	d, err := time.ParseDuration(v) // "0" included
 	if err != nil || d < 0 {
 		err := fmt.Errorf("invalid %s %q: want a duration such as 30s or 2m, or 0 to wait as long as it takes", from, v)
 		if from == "--timeout" {
