@@ -1,10 +1,11 @@
 #!/bin/bash
 # bench/floor.sh — what a reverse proxy's per-request CPU is made of, on the
-# 1 KiB JSON of bench/run.sh: the same Go app behind five proxies, each
+# 1 KiB JSON of bench/run.sh: the same Go app behind four proxies, each
 # under wrk -t2 -c32 while perf stat counts the proxy's CPU time.
 #
 #   raw    a hand-rolled Go loop: TLS in, TLS out, no HTTP library (the floor)
 #   front  casd's front server + casd's H1Transport, copying (no casd logic)
+#          (raw and front make raw socket calls through netio, as casd does)
 #   h1     net/http's server + casd's H1Transport, copying (no casd logic)
 #   nginx  nginx proxy_pass, keep-alive upstream
 #

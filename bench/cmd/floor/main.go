@@ -8,12 +8,16 @@
 //	floor proxy -port P -app A -mode front  # casd's front server + H1Transport
 //	floor proxy -port P -app A -mode h1     # net/http's server + H1Transport
 //
+// raw and front read and write their sockets through netio, as casd does;
+// h1 through net/http's own connections.
+//
 // bench/floor.sh drives them with wrk and perf stat.
 package main
 
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"flag"
@@ -27,6 +31,7 @@ import (
 	"time"
 
 	"github.com/cas-proxy/cas/front"
+	"github.com/cas-proxy/cas/netio"
 	"github.com/cas-proxy/cas/pki"
 	"github.com/cas-proxy/cas/session"
 	"github.com/cas-proxy/cas/test/testkit"
@@ -75,17 +80,23 @@ func main() {
 		tlsCfg := &tls.Config{Certificates: []tls.Certificate{*cert}, NextProtos: []string{"http/1.1"}}
 		switch *mode {
 		case "raw":
-			tln := tls.NewListener(ln, tlsCfg)
 			for {
-				c, err := tln.Accept()
+				c, err := ln.Accept()
 				if err != nil {
 					log.Fatal(err)
 				}
-				go raw(c, upAddr, upTLS)
+				go raw(tls.Server(netio.Wrap(c), tlsCfg), upAddr, upTLS)
 			}
 		case "h1", "front":
 			var d net.Dialer
-			tr := &session.H1Transport{DialContext: d.DialContext, TLSConfig: upTLS, MaxIdlePerHost: 64, IdleTimeout: time.Minute}
+			dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+				c, err := d.DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return netio.Wrap(c), nil // as casd dials apps (daemon/upstream.go)
+			}
+			tr := &session.H1Transport{DialContext: dial, TLSConfig: upTLS, MaxIdlePerHost: 64, IdleTimeout: time.Minute}
 			h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				out := r.Clone(r.Context())
 				out.URL.Scheme, out.URL.Host, out.Host, out.RequestURI = "https", upAddr, "app."+domain, ""
@@ -103,14 +114,14 @@ func main() {
 			})
 			if *mode == "front" {
 				fs := &front.Server{Handler: h, ReadHeaderTimeout: 15 * time.Second, IdleTimeout: 2 * time.Minute}
-				tln := tls.NewListener(ln, tlsCfg)
 				for {
-					c, err := tln.Accept()
+					rc, err := ln.Accept()
 					if err != nil {
 						log.Fatal(err)
 					}
+					c := tls.Server(netio.Wrap(rc), tlsCfg) // as casd's listener (daemon/listener.go)
 					go func() {
-						if err := c.(*tls.Conn).Handshake(); err == nil {
+						if err := c.Handshake(); err == nil {
 							fs.ServeConn(c)
 						}
 					}()
@@ -132,10 +143,11 @@ func main() {
 // reads, two TLS writes, header scanning), with no net/http.
 func raw(c net.Conn, upAddr string, upTLS *tls.Config) {
 	defer c.Close()
-	uc, err := tls.DialWithDialer(&net.Dialer{}, "tcp", upAddr, upTLS)
+	tc, err := net.Dial("tcp", upAddr)
 	if err != nil {
 		return
 	}
+	uc := tls.Client(netio.Wrap(tc), upTLS)
 	defer uc.Close()
 	cr, ur := bufio.NewReaderSize(c, 16<<10), bufio.NewReaderSize(uc, 16<<10)
 	out := make([]byte, 0, 16<<10)
