@@ -1,7 +1,8 @@
 // Command casbench is the whole-system load run of bench/: the same app
 // served directly, through casd's session proxy (a monitored session),
-// through nginx proxy_pass and through nginx with sub_filter doing casd's
-// host rewriting, measured with wrk on this machine in one run. It prints
+// through nginx proxy_pass, through nginx with sub_filter doing casd's
+// host rewriting and through the naive Go proxy (naive.go),
+// measured with wrk on this machine in one run. It prints
 // a markdown report. bench/run.sh builds casd, cas and casbench and runs
 // it; no test runs it.
 package main
@@ -29,9 +30,15 @@ import (
 const (
 	domain = "bench.localhost"
 	suffix = "cas.localhost"
+	// naiveName is the target of the naive Go proxy (naive.go).
+	naiveName = "naive Go (httputil)"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "naive" {
+		naiveMain(os.Args[2:]) // a child process of the run: naive.go
+		return
+	}
 	var o options
 	flag.StringVar(&o.bin, "bin", "", "directory holding the casd and cas binaries (required)")
 	flag.DurationVar(&o.dur, "d", 10*time.Second, "duration of each wrk run on the page and the JSON")
@@ -91,11 +98,11 @@ func run(o options) error {
 			return err
 		}
 	}
-	ports, err := freePorts(3)
+	ports, err := freePorts(4)
 	if err != nil {
 		return err
 	}
-	casdPort, plainPort, subPort := ports[0], ports[1], ports[2]
+	casdPort, plainPort, subPort, naivePort := ports[0], ports[1], ports[2], ports[3]
 
 	progress("starting casd")
 	c, err := startCasd(o.bin, filepath.Join(tmp, "casd"), casdPort)
@@ -143,12 +150,19 @@ func run(o options) error {
 		return err
 	}
 	defer ng.stop()
+	progress("starting the naive Go proxy")
+	naive, err := startNaive(filepath.Join(tmp, "nginx"), up.Port, naivePort, []string{up.AppHost(), "static." + domain})
+	if err != nil {
+		return err
+	}
+	defer func() { naive.Process.Kill(); naive.Wait() }()
 
 	targets := []target{
 		{name: "direct", base: fmt.Sprintf("https://%s:%d", up.AppHost(), up.Port)},
 		{name: "casd", base: fmt.Sprintf("https://%s:%d", proxied, casdPort), headers: []string{"Cookie: __cas_session=" + token}, rewrite: true},
 		{name: "nginx proxy_pass", base: fmt.Sprintf("https://%s:%d", up.AppHost(), plainPort)},
 		{name: "nginx + sub_filter", base: fmt.Sprintf("https://%s:%d", up.AppHost(), subPort), rewrite: true},
+		{name: naiveName, base: fmt.Sprintf("https://%s:%d", up.AppHost(), naivePort), rewrite: true},
 	}
 	same, err := check(hc, targets)
 	if err != nil {
@@ -229,7 +243,7 @@ func hold(dir string, targets []target, casdPID int, ng *nginx) error {
 // it reports whether casd's rewritten page is byte for byte nginx
 // sub_filter's.
 func check(hc *http.Client, targets []target) (samePage bool, err error) {
-	var pages [][]byte
+	pages := map[string][]byte{}
 	for _, t := range targets {
 		for _, path := range []string{"/page.html", "/data.json", "/big.bin"} {
 			req, _ := http.NewRequest("GET", t.base+path, nil)
@@ -261,7 +275,7 @@ func check(hc *http.Client, targets []target) (samePage bool, err error) {
 					return false, fmt.Errorf("check %s%s: %d mapped and %d unmapped app hosts", t.name, path, mapped, plain)
 				}
 				if path == "/page.html" && t.rewrite {
-					pages = append(pages, body)
+					pages[t.name] = body
 				}
 				if !t.rewrite && n != map[string]int64{"/page.html": testkit.UpstreamPageSize, "/data.json": testkit.UpstreamJSONSize}[path] {
 					return false, fmt.Errorf("check %s%s: %d bytes", t.name, path, n)
@@ -273,7 +287,7 @@ func check(hc *http.Client, targets []target) (samePage bool, err error) {
 			}
 		}
 	}
-	return len(pages) == 2 && bytes.Equal(pages[0], pages[1]), nil
+	return pages["casd"] != nil && bytes.Equal(pages["casd"], pages["nginx + sub_filter"]), nil
 }
 
 // phase runs wrk runs times on path for each target, interleaving the

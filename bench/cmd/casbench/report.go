@@ -94,7 +94,7 @@ func render(o options, targets []target, res map[string]map[string]figures, memW
 		w("- Machine: %s\n", m)
 	}
 	w("- Load before: `%s`\n- Load after: `%s`\n", loadBefore, uptime())
-	w("- Everything on this machine, over loopback TLS: wrk, the app (Go, HTTP/1.1 and HTTP/2), casd (default configuration, log level info, a monitored session, no session policy), nginx (generated configuration, upstream keepalive; sub_filter for app.%[1]s and static.%[1]s)\n\n", domain)
+	w("- Everything on this machine, over loopback TLS: wrk, the app (Go, HTTP/1.1 and HTTP/2), casd (default configuration, log level info, a monitored session, no session policy), nginx (generated configuration, upstream keepalive; sub_filter for app.%[1]s and static.%[1]s), the issue's naive Go proxy (casbench naive: httputil.ReverseProxy, default transport, bytes.ReplaceAll of the same two hosts in whole text bodies)\n\n", domain)
 
 	w("| workload | ")
 	for _, t := range targets {
@@ -155,6 +155,13 @@ func render(o options, targets []target, res map[string]map[string]figures, memW
 	w("Ceiling of the page goal on this machine: nginx proxy_pass, which forwards the page without rewriting it, serves %.2f× nginx + sub_filter (%.0f / %.0f req/s); casd, which rewrites it, serves %.2f× nginx proxy_pass.\n",
 		free, res["html"]["nginx proxy_pass"].reqPerSec, res["html"]["nginx + sub_filter"].reqPerSec, ratio(casd("html").reqPerSec, res["html"]["nginx proxy_pass"].reqPerSec))
 	w("Direct-to-app figures are the ceiling of this machine: wrk and the app share its 2 cores with the proxy under test.\n")
+	// The issue's own figures for a naive Go proxy against nginx, re-measured
+	// here: how this machine and setup compare with the issue's.
+	nv := func(k string) figures { return res[k][naiveName] }
+	w("The issue's naive Go proxy (httputil.ReverseProxy, default transport, whole-body bytes.ReplaceAll) against nginx, here and in the issue: page %.2f× nginx + sub_filter (%.0f / %.0f req/s; issue 0.69×, 2,700 / 3,900), JSON %.2f× nginx proxy_pass (%.0f / %.0f; issue 0.34×, 14,000 / 41,000), download %.2f× nginx (%.0f / %.0f MiB/s; issue 1.11×, 720 / 650).\n",
+		ratio(nv("html").reqPerSec, res["html"]["nginx + sub_filter"].reqPerSec), nv("html").reqPerSec, res["html"]["nginx + sub_filter"].reqPerSec,
+		ratio(nv("json").reqPerSec, res["json"]["nginx proxy_pass"].reqPerSec), nv("json").reqPerSec, res["json"]["nginx proxy_pass"].reqPerSec,
+		ratio(nv("download").mibPerSec, res["download"]["nginx proxy_pass"].mibPerSec), nv("download").mibPerSec, res["download"]["nginx proxy_pass"].mibPerSec)
 	if len(cs) > 0 {
 		w("\nPer-request costs (perf stat over one more run each, `-perf %s`; proxy CPU is its task-clock, all threads; app CPU is the app's, in casbench, and wrk CPU wrk's; system calls and switches are the proxy's; app sleeps are the app's voluntary context switches):\n\n", o.perf)
 		w("| workload | proxy | req/s in this run | machine idle | proxy CPU ms/req | app CPU ms/req | wrk CPU ms/req | write/req | read/req | futex/req | context switches/req | app sleeps/req |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
