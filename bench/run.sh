@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench/run.sh — the whole-system load run of issue 6: the same app served
-# directly, through casd (a monitored session), through nginx proxy_pass and
-# through nginx + sub_filter, measured with wrk in one run on this machine.
+# directly, through casd (a monitored session), through nginx proxy_pass,
+# through nginx + sub_filter and through the issue's naive Go proxy,
+# measured with wrk in one run on this machine.
 # Prints a markdown report; with -out FILE also writes it there. Extra
 # arguments go to casbench (see bench/cmd/casbench: -d, -dl-d, -runs, -c).
 #
