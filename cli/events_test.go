@@ -178,30 +178,12 @@ func TestEventsTailFollowStreams(t *testing.T) {
 		}
 	})
 
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan result, 1)
-	go func() {
-		done <- runWith(t, ctx, fake.socket, func(ios *IOStreams) { ios.Out = pw }, "events", "tail", "-f", "--json", "-n", "0")
-		pw.Close()
-	}()
-
-	lines := bufio.NewReader(pr)
+	tail := startTail(t, fake.socket, "events", "tail", "-f", "--json", "-n", "0")
 	for i, ev := range testEvents {
 		send <- ev
-		line, err := lines.ReadString('\n')
-		if err != nil {
-			t.Fatalf("event %d: %v", i, err)
-		}
-		var got api.Event
-		if err := json.Unmarshal([]byte(line), &got); err != nil || got.ID != ev.ID {
-			t.Fatalf("event %d: line %q (%v)", i, line, err)
-		}
+		tail.next(i, ev)
 	}
-	cancel()
-	go io.Copy(io.Discard, pr)
-	r := <-done
+	r := tail.stop()
 	wantCode(t, r, ExitOK)
 	if r.Stderr != "" {
 		t.Errorf("stderr = %q", r.Stderr)
@@ -244,28 +226,11 @@ func TestEventsTailFollowResumes(t *testing.T) {
 			<-r.Context().Done()
 		}
 	})
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan result, 1)
-	go func() {
-		done <- runWith(t, ctx, fake.socket, func(ios *IOStreams) { ios.Out = pw }, "events", "tail", "-f", "--json")
-		pw.Close()
-	}()
-	lines := bufio.NewReader(pr)
+	tail := startTail(t, fake.socket, "events", "tail", "-f", "--json")
 	for i := range 2 {
-		line, err := lines.ReadString('\n')
-		if err != nil {
-			t.Fatalf("line %d: %v", i, err)
-		}
-		var got api.Event
-		if err := json.Unmarshal([]byte(line), &got); err != nil || got.ID != testEvents[i].ID {
-			t.Fatalf("line %d = %q (%v), want event %d", i, line, err, testEvents[i].ID)
-		}
+		tail.next(i, testEvents[i])
 	}
-	cancel()
-	go io.Copy(io.Discard, pr)
-	r := <-done
+	r := tail.stop()
 	wantCode(t, r, ExitOK)
 	want := "cas: casd closed the event stream; reconnecting (resuming after event 1)\ncas: reconnected to casd\n"
 	if r.Stderr != want {
@@ -321,4 +286,49 @@ func TestEventsExportUsage(t *testing.T) {
 		r := run(t, "/nonexistent.sock", args...)
 		wantCode(t, r, ExitUsage)
 	}
+}
+
+// tailRun is cas events tail -f running in the background, its output a
+// pipe read line by line.
+type tailRun struct {
+	t      *testing.T
+	pr     *io.PipeReader
+	lines  *bufio.Reader
+	cancel context.CancelFunc
+	done   chan result
+}
+
+// startTail runs cas with args against socket until stop.
+func startTail(t *testing.T, socket string, args ...string) *tailRun {
+	t.Helper()
+	pr, pw := io.Pipe()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	tr := &tailRun{t: t, pr: pr, lines: bufio.NewReader(pr), cancel: cancel, done: make(chan result, 1)}
+	go func() {
+		tr.done <- runWith(t, ctx, socket, func(ios *IOStreams) { ios.Out = pw }, args...)
+		pw.Close()
+	}()
+	return tr
+}
+
+// next reads the next line, which must be want as JSON (by ID).
+func (tr *tailRun) next(i int, want api.Event) {
+	tr.t.Helper()
+	line, err := tr.lines.ReadString('\n')
+	if err != nil {
+		tr.t.Fatalf("event %d: %v", i, err)
+	}
+	var got api.Event
+	if err := json.Unmarshal([]byte(line), &got); err != nil || got.ID != want.ID {
+		tr.t.Fatalf("event %d: line %q (%v), want event %d", i, line, err, want.ID)
+	}
+}
+
+// stop cancels the command (as SIGINT does in main) and returns its
+// result.
+func (tr *tailRun) stop() result {
+	tr.cancel()
+	go io.Copy(io.Discard, tr.pr)
+	return <-tr.done
 }

@@ -1,17 +1,13 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/cas-proxy/cas/api"
 )
 
 // slowCasd answers GET /v0/status after delay, or never (delay < 0) until
@@ -142,23 +138,9 @@ func TestTimeoutSparesStreams(t *testing.T) {
 			rc.Flush()
 		}
 	})
-	pr, pw := io.Pipe()
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan result, 1)
-	go func() {
-		done <- runWith(t, ctx, fake.socket, func(ios *IOStreams) { ios.Out = pw }, "events", "tail", "-f", "--json", "-n", "0", "--timeout", "100ms")
-		pw.Close()
-	}()
-	lines := bufio.NewReader(pr)
+	tail := startTail(t, fake.socket, "events", "tail", "-f", "--json", "-n", "0", "--timeout", "100ms")
 	for i, ev := range testEvents[:2] {
-		line, err := lines.ReadString('\n')
-		var got api.Event
-		if err != nil || json.Unmarshal([]byte(line), &got) != nil || got.ID != ev.ID {
-			t.Fatalf("event %d: line %q (%v)", i, line, err)
-		}
+		tail.next(i, ev)
 	}
-	cancel()
-	go io.Copy(io.Discard, pr)
-	<-done
+	tail.stop()
 }
