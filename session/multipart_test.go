@@ -24,7 +24,7 @@ func TestMultipartFields(t *testing.T) {
 	r := NewRewriter(mustMapper(t, ModeSuffix))
 	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
 	tests := []struct {
-		name, body, want string
+		name, body, want string // want "": the body comes back unchanged
 	}{
 		{"field and file",
 			crlf("--b\nContent-Disposition: form-data; name=\"ret\"\n\n" + proxied + "\n--b\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\nContent-Type: text/plain\n\n" + proxied + "\n--b--\n"),
@@ -33,32 +33,30 @@ func TestMultipartFields(t *testing.T) {
 			crlf("preamble " + proxied + "\n--b  \ncontent-disposition: FORM-DATA; name=x\n\n" + proxied + "\n--b--\nepilogue " + proxied),
 			crlf("preamble " + proxied + "\n--b  \ncontent-disposition: FORM-DATA; name=x\n\n" + direct + "\n--b--\nepilogue " + proxied)},
 		{"RFC 2231 file name",
-			crlf("--b\nContent-Disposition: form-data; name=f; filename*=UTF-8''r%C3%A9sum%C3%A9.txt\n\n" + proxied + "\n--b--\n"),
-			crlf("--b\nContent-Disposition: form-data; name=f; filename*=UTF-8''r%C3%A9sum%C3%A9.txt\n\n" + proxied + "\n--b--\n")},
+			crlf("--b\nContent-Disposition: form-data; name=f; filename*=UTF-8''r%C3%A9sum%C3%A9.txt\n\n" + proxied + "\n--b--\n"), ""},
 		{"transfer encoding",
-			crlf("--b\nContent-Disposition: form-data; name=f\nContent-Transfer-Encoding: quoted-printable\n\n" + proxied + "\n--b--\n"),
-			crlf("--b\nContent-Disposition: form-data; name=f\nContent-Transfer-Encoding: quoted-printable\n\n" + proxied + "\n--b--\n")},
+			crlf("--b\nContent-Disposition: form-data; name=f\nContent-Transfer-Encoding: quoted-printable\n\n" + proxied + "\n--b--\n"), ""},
 		{"two dispositions",
-			crlf("--b\nContent-Disposition: form-data; name=f\nContent-Disposition: form-data; name=f; filename=x\n\n" + proxied + "\n--b--\n"),
-			crlf("--b\nContent-Disposition: form-data; name=f\nContent-Disposition: form-data; name=f; filename=x\n\n" + proxied + "\n--b--\n")},
+			crlf("--b\nContent-Disposition: form-data; name=f\nContent-Disposition: form-data; name=f; filename=x\n\n" + proxied + "\n--b--\n"), ""},
 		{"no disposition",
-			crlf("--b\n\n" + proxied + "\n--b--\n"),
-			crlf("--b\n\n" + proxied + "\n--b--\n")},
+			crlf("--b\n\n" + proxied + "\n--b--\n"), ""},
 		{"no close delimiter",
-			crlf("--b\nContent-Disposition: form-data; name=x\n\n" + proxied + "\n"),
-			crlf("--b\nContent-Disposition: form-data; name=x\n\n" + proxied + "\n")},
-		{"no delimiter", proxied, proxied},
+			crlf("--b\nContent-Disposition: form-data; name=x\n\n" + proxied + "\n"), ""},
+		{"no delimiter", proxied, ""},
 		{"a longer boundary in a field",
 			crlf("--b\nContent-Disposition: form-data; name=x\n\n" + proxied + "\n--bb\n" + proxied + "\n--b--\n"),
 			crlf("--b\nContent-Disposition: form-data; name=x\n\n" + direct + "\n--bb\n" + direct + "\n--b--\n")},
 		{"boundary only inside a line",
-			crlf("x--b\nContent-Disposition: form-data; name=x\n\n" + proxied + "\n--b--\n"),
-			crlf("x--b\nContent-Disposition: form-data; name=x\n\n" + proxied + "\n--b--\n")},
+			crlf("x--b\nContent-Disposition: form-data; name=x\n\n" + proxied + "\n--b--\n"), ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := string(r.multipartFields([]byte(tt.body), "b")); got != tt.want {
-				t.Errorf("got:\n%q\nwant:\n%q", got, tt.want)
+			want := tt.want
+			if want == "" {
+				want = tt.body
+			}
+			if got := string(r.multipartFields([]byte(tt.body), "b")); got != want {
+				t.Errorf("got:\n%q\nwant:\n%q", got, want)
 			}
 		})
 	}
