@@ -353,6 +353,7 @@ func (p *Proxy) serve(x *exchange) error {
 	}
 	switch {
 	case x.rq.contentEncoding != "":
+		// A content-coded request body is sent as it is (not decoded).
 	case isMultipartForm(x.rq.contentType):
 		if err := p.rewriteMultipartBody(out, x.rq.contentType); err != nil {
 			return err
